@@ -1,0 +1,102 @@
+"""The ``facegen`` command: parses arguments and calls the library (no logic lives here).
+
+    facegen train --config configs/celeba32_tiny.yaml train.max_steps=2000 [--resume auto]
+    facegen sample --checkpoint runs/celeba32_tiny --num-samples 16 --steps 50 --sampler heun --out out/ --gif
+    facegen data prepare --config configs/celeba32_tiny.yaml [--download]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _add_config_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="YAML config (defaults apply to keys it leaves out)")
+    parser.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. train.lr=1e-4")
+
+
+def _config(args: argparse.Namespace):
+    from facegen.config import load_config
+
+    return load_config(args.config, args.overrides)
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from facegen.training.trainer import train
+
+    summary = train(_config(args), resume=args.resume)
+    print(f"done: step {summary['step']}, {summary['images_per_sec']} images/s")
+
+
+def cmd_sample(args: argparse.Namespace) -> None:
+    from facegen.pipeline import FacePipeline
+
+    pipe = FacePipeline.from_checkpoint(args.checkpoint, device=args.device, use_ema=not args.no_ema)
+    out = pipe.generate(
+        num_samples=args.num_samples,
+        steps=args.steps,
+        sampler=args.sampler,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        return_trajectory=args.gif,
+    )
+    images, trajectory = out if args.gif else (out, None)
+    folder = pipe.save(images, args.out, trajectory)
+    print(f"wrote {len(images)} samples from {pipe.checkpoint} to {folder}")
+
+
+def cmd_data_prepare(args: argparse.Namespace) -> None:
+    from facegen.builders import cache_from_config
+
+    cfg = _config(args)
+    if args.download:
+        cfg.data.download = True
+    cache = cache_from_config(cfg)
+    print(f"cache ready: {len(cache)} images at {cfg.data.image_size}px in {cache.path}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="facegen", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a model from a config")
+    _add_config_args(train)
+    train.add_argument("--resume", help="'auto' (this run's latest checkpoint) or a checkpoint/run path")
+    train.set_defaults(func=cmd_train)
+
+    sample = sub.add_parser("sample", help="generate faces from a checkpoint")
+    sample.add_argument("--checkpoint", required=True, help="run folder (best, else latest) or checkpoint folder")
+    sample.add_argument("--num-samples", type=int, default=16)
+    sample.add_argument("--steps", type=int, help="sampler steps (default: the run's sampler.steps)")
+    sample.add_argument("--sampler", choices=["euler", "heun", "dopri5"], help="default: the run's sampler.name")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--batch-size", type=int, default=64)
+    sample.add_argument("--out", default="samples", help="output folder")
+    sample.add_argument("--gif", action="store_true", help="also write trajectory.gif (noise to face)")
+    sample.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    sample.add_argument("--no-ema", action="store_true", help="use the raw weights instead of the EMA")
+    sample.set_defaults(func=cmd_sample)
+
+    data = sub.add_parser("data", help="datasets and caches").add_subparsers(dest="data_command", required=True)
+    prepare = data.add_parser("prepare", help="decode a dataset once into the uint8 cache training reads")
+    _add_config_args(prepare)
+    prepare.add_argument("--download", action="store_true", help="try to download CelebA into data.root first")
+    prepare.set_defaults(func=cmd_data_prepare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from facegen.config import ConfigError
+
+    try:
+        args.func(args)
+    except (ConfigError, FileNotFoundError, ValueError, RuntimeError) as err:
+        print(f"facegen: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""Build a dataset by kind, and the DataLoader the trainer iterates."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from facegen.data.base import ImageFileDataset
+from facegen.data.celeba import CelebA
+from facegen.data.folder import ImageFolder
+
+DATASET_KINDS = ("celeba", "folder")
+DEFAULT_CROP = {"celeba": 178, "folder": None}
+
+
+def resolve_crop(kind: str, crop: int | str | None) -> int | None:
+    """``"auto"`` -> the usual crop of each kind: 178 for aligned CelebA, the largest square for a folder."""
+    if kind not in DATASET_KINDS:
+        raise ValueError(f"dataset kind must be one of {DATASET_KINDS}, got {kind!r}")
+    if crop == "auto":
+        return DEFAULT_CROP[kind]
+    if crop is not None and not isinstance(crop, int):
+        raise ValueError(f"crop must be an int, None or 'auto', got {crop!r}")
+    return crop
+
+
+def build_dataset(
+    kind: str = "celeba",
+    root: str | os.PathLike | None = None,
+    split: str = "train",
+    image_size: int = 64,
+    crop: int | str | None = "auto",
+    flip: bool = False,
+    return_attributes: bool = True,
+    return_identity: bool = False,
+    max_images: int | None = None,
+) -> ImageFileDataset:
+    """A ``CelebA`` (kind "celeba") or an ``ImageFolder`` (kind "folder": split and labels do not apply)."""
+    crop = resolve_crop(kind, crop)
+    if root is None:
+        raise ValueError(f"build_dataset needs the root folder of the {kind} data")
+    if kind == "celeba":
+        return CelebA(root, split, image_size, crop, flip, return_attributes, return_identity, max_images)
+    return ImageFolder(root, image_size, crop, flip, max_images=max_images)
+
+
+def build_dataloader(
+    dataset: Dataset,
+    batch_size: int,
+    shuffle: bool = True,
+    num_workers: int = 2,
+    drop_last: bool = True,
+    seed: int = 0,
+) -> DataLoader:
+    """A DataLoader whose order and worker seeds (hence flips) follow ``seed``."""
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        num_workers=num_workers,
+        drop_last=drop_last,
+        generator=torch.Generator().manual_seed(seed),
+        persistent_workers=num_workers > 0,
+        pin_memory=torch.cuda.is_available(),
+    )

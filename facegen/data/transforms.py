@@ -1,0 +1,56 @@
+"""Image preprocessing shared by every dataset and the cache, so cached and decoded pixels are identical."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+
+# Stored in cache metadata: a cache built with different preprocessing must not be reused.
+PREPROCESSING = (
+    "RGB; centre crop of crop x crop (largest centred square when crop is None or larger than the image; "
+    "offsets floor((W - side) / 2), floor((H - side) / 2)); PIL bicubic resize (antialiased) to image_size; "
+    "uint8 [3,H,W]; model range x / 127.5 - 1"
+)
+
+
+def preprocess(img: Image.Image, image_size: int, crop: int | None = 178) -> torch.Tensor:
+    """Crop and resize a face photo to a uint8 tensor [3, image_size, image_size].
+
+    ``crop=178`` on a 178x218 aligned CelebA image takes rows 20..197, the box used by the official
+    preprocessing. PIL's bicubic filter widens its support when downscaling, so the resize is antialiased
+    and gives the same pixels in every DataLoader worker.
+    """
+    if image_size < 1:
+        raise ValueError(f"image_size must be positive, got {image_size}")
+    if crop is not None and crop < 1:
+        raise ValueError(f"crop must be positive or None, got {crop}")
+    img = img.convert("RGB")
+    width, height = img.size
+    side = min(width, height) if crop is None else min(crop, width, height)
+    left, top = (width - side) // 2, (height - side) // 2
+    img = img.crop((left, top, left + side, top + side))
+    if side != image_size:
+        img = img.resize((image_size, image_size), Image.Resampling.BICUBIC)
+    # numpy rather than torchvision's pil_to_tensor: same result, and importing torchvision costs seconds.
+    return torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1).contiguous()
+
+
+def to_model_range(x_uint8: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels [0, 255] -> float32 in [-1, 1]."""
+    return x_uint8.to(torch.float32) / 127.5 - 1.0
+
+
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """Float in [-1, 1] -> uint8 pixels (clamped and rounded); exact inverse of ``to_model_range``."""
+    return ((x.to(torch.float32) + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
+
+
+def random_hflip(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Mirror each image of a batch [B, 3, H, W] left-right, independently, with probability 0.5."""
+    if x.ndim != 4:
+        raise ValueError(f"random_hflip expects a batch [B, 3, H, W], got shape {tuple(x.shape)}")
+    # Draw on the generator's device: torch refuses a generator from another device.
+    device = generator.device if generator is not None else x.device
+    flip = (torch.rand(x.shape[0], generator=generator, device=device) < 0.5).to(x.device)
+    return torch.where(flip[:, None, None, None], x.flip(-1), x)

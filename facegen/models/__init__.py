@@ -1,0 +1,20 @@
+"""Denoising backbones behind one interface, ``net(x, t, cond=None) -> prediction`` shaped like x, built by name.
+
+    net = build_model("dit", image_size=32, size="tiny", patch_size=2)
+"""
+
+# Importing dit registers "dit" in MODEL_REGISTRY.
+from facegen.models.dit import DIT_PRESETS, DiT, DiTBlock, DiTPreset
+from facegen.models.registry import MODEL_REGISTRY, build_model, count_parameters, model_options, register_model
+
+__all__ = [
+    "DIT_PRESETS",
+    "DiT",
+    "DiTBlock",
+    "DiTPreset",
+    "MODEL_REGISTRY",
+    "build_model",
+    "count_parameters",
+    "model_options",
+    "register_model",
+]

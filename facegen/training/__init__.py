@@ -1,0 +1,1 @@
+"""Training: the loop (accelerate), checkpoints (safetensors, atomic), logging (TensorBoard + JSONL)."""

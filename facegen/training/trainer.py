@@ -1,0 +1,259 @@
+"""The training loop: cached faces -> objective loss -> AdamW + EMA, with checkpoints, samples and logs.
+
+Single process, ``torchrun --nproc_per_node N`` and ``accelerate launch`` all go through accelerate (DDP).
+
+Exact resume: the data order is a pure function of (seed, step) and every step reseeds the RNG from
+(seed, step, rank), so a run stopped and resumed from a checkpoint draws the same batches, noise and times as an
+uninterrupted one; on CPU in fp32 it logs the same losses.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from tqdm.auto import tqdm
+
+from facegen.builders import cache_from_config, model_from_config, objective_from_config
+from facegen.config import Config, save_config
+from facegen.data import random_hflip
+from facegen.models import count_parameters
+from facegen.pipeline import sample
+from facegen.training.checkpoint import load_checkpoint, prune_checkpoints, save_checkpoint
+from facegen.training.logging import RunLogger
+from facegen.utils.images import grid, save_gif, save_png, trajectory_frames, trajectory_strip
+from facegen.utils.io import atomic_write_json
+
+
+def warmup_cosine(warmup: int, total: int, min_ratio: float, schedule: str):
+    """LR multiplier: linear warmup, then cosine decay to ``min_ratio`` (or constant)."""
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        if schedule == "constant":
+            return 1.0
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+class BatchOrder:
+    """Which cache rows each rank trains on at each step: a seeded permutation per epoch, split across ranks."""
+
+    def __init__(self, num_items: int, global_batch: int, rank: int, world: int, seed: int) -> None:
+        if global_batch % world:
+            raise ValueError(f"train.batch_size={global_batch} must be divisible by the {world} processes")
+        if num_items < global_batch:
+            raise ValueError(f"the dataset has {num_items} images, fewer than train.batch_size={global_batch}")
+        self.n, self.global_batch, self.local = num_items, global_batch, global_batch // world
+        self.rank, self.seed = rank, seed
+        self.steps_per_epoch = num_items // global_batch  # drop the ragged tail, as DataLoader(drop_last)
+        self._epoch, self._perm = -1, None
+
+    def indices(self, step: int) -> np.ndarray:
+        epoch, within = divmod(step, self.steps_per_epoch)
+        if epoch != self._epoch:
+            self._epoch = epoch
+            self._perm = np.random.default_rng([self.seed, epoch]).permutation(self.n)
+        start = within * self.global_batch + self.rank * self.local
+        return np.sort(self._perm[start : start + self.local])  # sorted reads are kinder to a memory map
+
+
+def step_seed(seed: int, step: int, rank: int) -> int:
+    return int(np.random.SeedSequence([seed, step, rank]).generate_state(1)[0])
+
+
+class Trainer:
+    def __init__(self, cfg: Config, resume: str | None = None) -> None:
+        self.cfg = cfg
+        tc = cfg.train
+        self.accelerator = Accelerator(mixed_precision=tc.mixed_precision, cpu=not torch.cuda.is_available())
+        acc = self.accelerator
+        if acc.device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        self.run_dir = cfg.run_dir
+        self.ckpt_root = self.run_dir / "checkpoints"
+        with acc.main_process_first():  # rank 0 builds the cache; the others then open it
+            self.data = cache_from_config(cfg)
+        self.order = BatchOrder(len(self.data), tc.batch_size, acc.process_index, acc.num_processes, cfg.seed)
+
+        torch.manual_seed(cfg.seed)  # identical initial weights on every rank
+        model = model_from_config(cfg)
+        self.ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(tc.ema_decay), use_buffers=True)
+        self.ema.requires_grad_(False)
+        optimizer = torch.optim.AdamW(
+            model.parameters(), lr=tc.lr, betas=(tc.beta1, tc.beta2), weight_decay=tc.weight_decay
+        )
+        # Stepped by us once per optimizer step (accelerate would step a prepared scheduler once per process).
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, warmup_cosine(tc.warmup_steps, tc.max_steps, tc.min_lr / tc.lr, tc.lr_schedule)
+        )
+        self.model, self.optimizer = acc.prepare(model, optimizer)
+        self.ema.to(acc.device)
+        self.forward_model = torch.compile(self.model) if tc.compile else self.model
+        self.objective = objective_from_config(cfg)
+        self.num_params = count_parameters(model)
+        self.step = 0
+        if resume:
+            self._resume(resume)
+        if acc.is_main_process:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            save_config(cfg, self.run_dir / "config.yaml")
+            self.logger = RunLogger(self.run_dir, resume_step=self.step if resume else None)
+        # Fixed noise, so sample grids of successive steps are comparable.
+        shape = (tc.num_sample_images, 3, cfg.data.image_size, cfg.data.image_size)
+        self.sample_noise = torch.randn(shape, generator=torch.Generator().manual_seed(cfg.seed + 1))
+
+    @property
+    def unwrapped(self) -> torch.nn.Module:
+        return self.accelerator.unwrap_model(self.model)
+
+    def _resume(self, resume: str) -> None:
+        ckpt = load_checkpoint(self.ckpt_root if resume == "auto" else resume, prefer=("latest",))
+        self.unwrapped.load_state_dict(ckpt.weights(ema=False))
+        self.ema.module.load_state_dict(ckpt.weights(ema=True))
+        state = ckpt.training_state()
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.ema.n_averaged.copy_(state["ema_n_averaged"])
+        torch.set_rng_state(state["rng_cpu"])
+        self.step = int(state["step"])
+        self.accelerator.print(f"resumed from {ckpt.path} at step {self.step}")
+
+    def _training_state(self) -> dict:
+        return {
+            "step": self.step,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "ema_n_averaged": self.ema.n_averaged.detach().cpu(),
+            "rng_cpu": torch.get_rng_state(),
+        }
+
+    def save(self) -> Path | None:
+        self.accelerator.wait_for_everyone()
+        path = None
+        if self.accelerator.is_main_process:
+            path = save_checkpoint(
+                self.ckpt_root,
+                self.step,
+                self.cfg,
+                self.unwrapped.state_dict(),
+                self.ema.module.state_dict(),
+                self._training_state(),
+                extra_meta={"num_parameters": self.num_params},
+            )
+            prune_checkpoints(self.ckpt_root, self.cfg.train.keep_every)
+        self.accelerator.wait_for_everyone()
+        return path
+
+    @torch.no_grad()
+    def log_samples(self) -> None:
+        """EMA samples from fixed noise: a grid and a noise-to-face trajectory, to disk and TensorBoard."""
+        with self.accelerator.autocast():
+            final, states = sample(
+                self.ema.module.eval(), self.objective, self.sample_noise.to(self.accelerator.device),
+                self.cfg.sampler.name, self.cfg.sampler.steps, return_trajectory=True,
+            )
+        states = [s.float().clamp(-1, 1).cpu() for s in states]
+        image = grid(states[-1])
+        save_png(image, self.run_dir / "samples" / f"step_{self.step:08d}.png")
+        save_gif(trajectory_frames(states), self.run_dir / "gifs" / f"step_{self.step:08d}.gif")
+        self.logger.image(self.step, "samples/ema", image)
+        self.logger.image(self.step, "samples/trajectory", trajectory_strip(states))
+
+    def train(self, stop_at: int | None = None) -> dict:
+        """Train until ``stop_at`` (default ``train.max_steps``) or ``train.max_minutes``; returns a summary."""
+        cfg, tc, acc = self.cfg, self.cfg.train, self.accelerator
+        stop_at = min(stop_at or tc.max_steps, tc.max_steps)
+        deadline = time.monotonic() + 60 * tc.max_minutes if tc.max_minutes else math.inf
+        acc.print(
+            f"training {cfg.model.name}-{cfg.model.size} ({self.num_params / 1e6:.2f}M params) on {len(self.data)} "
+            f"images at {cfg.data.image_size}px, {acc.num_processes} process(es) on {acc.device}, run dir {self.run_dir}"
+        )
+        bar = tqdm(total=stop_at, initial=self.step, desc="train", disable=not acc.is_main_process, dynamic_ncols=True)
+        window_loss, window_count, window_start = torch.zeros((), device=acc.device), 0, time.perf_counter()
+        started, start_step = time.perf_counter(), self.step
+        try:
+            while self.step < stop_at and time.monotonic() < deadline:
+                loss = self._train_step()
+                window_loss += loss.detach()
+                window_count += 1
+                self.step += 1
+                if self.step % tc.log_every == 0 or self.step == stop_at:
+                    mean_loss = acc.reduce(window_loss, "mean").item() / window_count
+                    if not math.isfinite(mean_loss):
+                        raise FloatingPointError(f"loss is {mean_loss} at step {self.step}; see {self.ckpt_root}/latest")
+                    elapsed = time.perf_counter() - window_start
+                    rate = window_count * tc.batch_size / elapsed
+                    if acc.is_main_process:
+                        lr = self.scheduler.get_last_lr()[0]
+                        self.logger.scalars(self.step, {"loss": mean_loss, "lr": lr, "images_per_sec": rate})
+                        bar.set_postfix(loss=f"{mean_loss:.4f}", img_s=f"{rate:.1f}", lr=f"{lr:.2e}")
+                    window_loss.zero_()
+                    window_count, window_start = 0, time.perf_counter()
+                bar.update(1)
+                if tc.sample_every and self.step % tc.sample_every == 0 and acc.is_main_process:
+                    self.log_samples()
+                if self.step % tc.ckpt_every == 0:
+                    self.save()
+        except KeyboardInterrupt:
+            acc.print(f"\ninterrupted at step {self.step}: saving a checkpoint before exiting")
+            self.save()
+            raise
+        finally:
+            bar.close()
+        if self.step % tc.ckpt_every != 0:
+            self.save()
+        if tc.sample_every and acc.is_main_process:
+            self.log_samples()
+        return self._finish(time.perf_counter() - started, self.step - start_step)
+
+    def _train_step(self) -> torch.Tensor:
+        acc = self.accelerator
+        torch.manual_seed(step_seed(self.cfg.seed, self.step, acc.process_index))
+        images = self.data.batch(self.order.indices(self.step))["image"].to(acc.device, non_blocking=True)
+        if self.cfg.data.flip:
+            images = random_hflip(images)
+        self.model.train()
+        with acc.autocast():
+            loss = self.objective(self.forward_model, images)
+        self.optimizer.zero_grad(set_to_none=True)
+        acc.backward(loss)
+        if self.cfg.train.grad_clip > 0:
+            acc.clip_grad_norm_(self.model.parameters(), self.cfg.train.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.ema.update_parameters(self.unwrapped)
+        return loss
+
+    def _finish(self, seconds: float, steps: int) -> dict:
+        """Check that every rank ended with the same weights, and write ``train_summary.json``."""
+        acc = self.accelerator
+        checksum = torch.stack([p.detach().double().sum() for p in self.unwrapped.parameters()]).sum()
+        sums = acc.gather(checksum.reshape(1)).cpu().tolist()
+        summary = {
+            "step": self.step,
+            "steps_this_run": steps,
+            "seconds": round(seconds, 2),
+            "images_per_sec": round(steps * self.cfg.train.batch_size / max(seconds, 1e-9), 2),
+            "num_processes": acc.num_processes,
+            "ranks_in_sync": all(s == sums[0] for s in sums),
+            "rank_checksums": sums,
+        }
+        if acc.is_main_process:
+            atomic_write_json(self.run_dir / "train_summary.json", summary)
+            self.logger.close()
+        acc.wait_for_everyone()
+        return summary
+
+
+def train(cfg: Config, resume: str | None = None, stop_at: int | None = None) -> dict:
+    return Trainer(cfg, resume).train(stop_at)

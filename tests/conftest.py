@@ -1,0 +1,29 @@
+"""Shared fixtures: real data from ../shared (skipped with the reason when absent)."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(__import__("os").environ.get("FACEGEN_SHARED", REPO.parent / "shared"))
+CELEBA = SHARED / "data" / "celeba"
+
+
+@pytest.fixture(autouse=True)
+def _few_threads():
+    torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def celeba_root() -> Path:
+    if not (CELEBA / "list_attr_celeba.txt").exists():
+        pytest.skip(f"real CelebA subset not found at {CELEBA} (see ../shared/README.md)")
+    return CELEBA
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.exists():
+        pytest.skip(f"shared data folder not found at {SHARED}")
+    return SHARED
