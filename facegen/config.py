@@ -76,7 +76,7 @@ class TrainConfig:
     beta2: float = 0.99
     grad_clip: float = 1.0
     ema_decay: float = 0.999
-    mixed_precision: Literal["no", "bf16", "fp16"] = "bf16"
+    mixed_precision: Literal["fp32", "bf16", "fp16"] = "bf16"
     compile: bool = False
     log_every: int = 50
     sample_every: int = 1000

@@ -232,7 +232,8 @@ class DiT(nn.Module):
     def forward(self, x: torch.Tensor, t: torch.Tensor, cond: Condition | None = None) -> torch.Tensor:
         if x.shape[1:] != (self.in_channels, self.image_size, self.image_size):
             raise ValueError(
-                f"DiT built for [B, {self.in_channels}, {self.image_size}, {self.image_size}] inputs, got {list(x.shape)}"
+                f"DiT built for [B, {self.in_channels}, {self.image_size}, {self.image_size}] inputs, "
+                f"got {list(x.shape)}"
             )
         tokens = self.patchify(x)
         if self.pos_embed is not None:

@@ -39,7 +39,7 @@ def rope_2d_cos_sin(
     each half with its own geometric ladder of ``head_dim // 4`` frequencies.
     """
     if head_dim % 4 != 0:
-        raise ValueError(f"2-D RoPE needs head_dim divisible by 4 (row and column each take channel pairs), got {head_dim}")
+        raise ValueError(f"2-D RoPE needs head_dim divisible by 4 (rows and columns each rotate pairs), got {head_dim}")
     quarter = head_dim // 4
     frequencies = 1.0 / theta ** (torch.arange(quarter, dtype=torch.float64) / quarter)
     angles = torch.cat(
@@ -49,7 +49,7 @@ def rope_2d_cos_sin(
 
 
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate each adjacent channel pair (2i, 2i+1) of x [..., N, head_dim] by the angle with cos/sin [N, head_dim // 2]."""
+    """Rotate each channel pair (2i, 2i + 1) of x [..., N, head_dim] by its angle; cos, sin: [N, head_dim // 2]."""
     # Rotate in at least float32: bf16 angles would blur the fine positions the high frequencies encode.
     compute_dtype = torch.promote_types(x.dtype, cos.dtype)
     even, odd = x.to(compute_dtype).unflatten(-1, (-1, 2)).unbind(-1)

@@ -74,7 +74,8 @@ class Trainer:
     def __init__(self, cfg: Config, resume: str | None = None) -> None:
         self.cfg = cfg
         tc = cfg.train
-        self.accelerator = Accelerator(mixed_precision=tc.mixed_precision, cpu=not torch.cuda.is_available())
+        precision = {"fp32": "no"}.get(tc.mixed_precision, tc.mixed_precision)
+        self.accelerator = Accelerator(mixed_precision=precision, cpu=not torch.cuda.is_available())
         acc = self.accelerator
         if acc.device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True
@@ -183,6 +184,7 @@ class Trainer:
         started, start_step = time.perf_counter(), self.step
         try:
             while self.step < stop_at and time.monotonic() < deadline:
+                lr = self.scheduler.get_last_lr()[0]  # the rate this step trains with
                 loss = self._train_step()
                 window_loss += loss.detach()
                 window_count += 1
@@ -194,7 +196,6 @@ class Trainer:
                     elapsed = time.perf_counter() - window_start
                     rate = window_count * tc.batch_size / elapsed
                     if acc.is_main_process:
-                        lr = self.scheduler.get_last_lr()[0]
                         self.logger.scalars(self.step, {"loss": mean_loss, "lr": lr, "images_per_sec": rate})
                         bar.set_postfix(loss=f"{mean_loss:.4f}", img_s=f"{rate:.1f}", lr=f"{lr:.2e}")
                     window_loss.zero_()
@@ -212,7 +213,7 @@ class Trainer:
             bar.close()
         if self.step % tc.ckpt_every != 0:
             self.save()
-        if tc.sample_every and acc.is_main_process:
+        if tc.sample_every and self.step % tc.sample_every != 0 and acc.is_main_process:
             self.log_samples()
         return self._finish(time.perf_counter() - started, self.step - start_step)
 

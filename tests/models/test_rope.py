@@ -1,4 +1,4 @@
-"""2-D position encodings: RoPE is a rotation whose scores depend only on relative offsets; sin-cos rows are distinct."""
+"""2-D position encodings: RoPE rotates, and its scores depend only on relative offsets; sin-cos codes are distinct."""
 
 import pytest
 import torch

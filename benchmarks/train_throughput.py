@@ -1,0 +1,86 @@
+"""Training throughput of a config on this device: images/s, step time and peak memory, printed as JSON.
+
+    python benchmarks/train_throughput.py --config configs/celeba32_tiny.yaml [key=value ...] [--steps 20]
+
+Runs the real objective, model and AdamW step on random images of the configured size (so it needs no data),
+after a few warm-up steps that absorb allocation and ``torch.compile`` time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import time
+
+import torch
+
+from facegen.builders import model_from_config, objective_from_config
+from facegen.config import load_config
+from facegen.models import count_parameters
+
+
+def measure(cfg, steps: int, warmup: int, device: torch.device) -> dict:
+    torch.manual_seed(0)
+    model = model_from_config(cfg).to(device)
+    forward = torch.compile(model) if cfg.train.compile else model
+    objective = objective_from_config(cfg)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr)
+    size, batch = cfg.data.image_size, cfg.train.batch_size
+    images = torch.rand(batch, 3, size, size, device=device) * 2 - 1
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.train.mixed_precision)
+
+    def step() -> None:
+        with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+            loss = objective(forward, images)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    for _ in range(warmup):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    seconds = (time.perf_counter() - start) / steps
+    peak = (
+        torch.cuda.max_memory_allocated() / 2**20
+        if device.type == "cuda"
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # process peak RSS, KiB on Linux
+    )
+    return {
+        "model": f"{cfg.model.name}-{cfg.model.size}/{cfg.model.patch_size}",
+        "params_m": round(count_parameters(model) / 1e6, 2),
+        "image_size": size,
+        "batch_size": batch,
+        "mixed_precision": cfg.train.mixed_precision,
+        "compile": cfg.train.compile,
+        "step_ms": round(seconds * 1000, 1),
+        "images_per_sec": round(batch / seconds, 1),
+        "peak_memory_mib": round(peak, 1),
+        "device": torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or "cpu",
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", required=True)
+    parser.add_argument("overrides", nargs="*", metavar="key=value")
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = parser.parse_args()
+    cfg = load_config(args.config, args.overrides)
+    print(json.dumps(measure(cfg, args.steps, args.warmup, torch.device(args.device))))
+
+
+if __name__ == "__main__":
+    main()
