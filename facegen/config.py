@@ -43,6 +43,11 @@ class ModelConfig:
     rope: bool = True
     qk_norm: bool = False
     grad_checkpointing: bool = False
+    # Explicit overrides of the size preset (null = the preset's value).
+    hidden_size: int | None = None
+    depth: int | None = None
+    num_heads: int | None = None
+    mlp_dim: int | None = None
 
 
 @dataclass
