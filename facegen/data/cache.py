@@ -98,7 +98,8 @@ def _keep_first_rows(path: Path, count: int) -> None:
     trimmed_path = path.with_name(f"trimmed-{path.name}")
     trimmed = np.lib.format.open_memmap(trimmed_path, mode="w+", dtype=full.dtype, shape=(count, *full.shape[1:]))
     for start in range(0, count, _COPY_ROWS):
-        trimmed[start : start + _COPY_ROWS] = full[start : start + _COPY_ROWS]
+        stop = min(start + _COPY_ROWS, count)
+        trimmed[start:stop] = full[start:stop]
     trimmed.flush()
     del trimmed, full
     os.replace(trimmed_path, path)

@@ -35,7 +35,9 @@ def _check_same_images(listed: list[str], on_disk: set[str], attribute_path: Pat
     if missing:
         problems.append(f"{len(missing)} images listed in {attribute_path} are not in {image_dir} (e.g. {missing[:3]})")
     if unlabelled:
-        problems.append(f"{len(unlabelled)} images in {image_dir} have no row in {attribute_path} (e.g. {unlabelled[:3]})")
+        problems.append(
+            f"{len(unlabelled)} images in {image_dir} have no row in {attribute_path} (e.g. {unlabelled[:3]})"
+        )
     if problems:
         raise ValueError(
             "; ".join(problems) + ". The attribute file and the image folder must list the same images "
@@ -78,7 +80,7 @@ class CelebA(ImageFileDataset):
         required = [image_dir, attribute_path, partition_path] + ([identity_path] if return_identity else [])
         missing = [str(root)] if not root.is_dir() else [str(path) for path in required if not path.exists()]
         if missing:
-            raise FileNotFoundError(f"CelebA not found: missing {', '.join(missing)}. " + how_to_get_celeba(root))
+            raise FileNotFoundError(f"CelebA not found (missing: {', '.join(missing)}). " + how_to_get_celeba(root))
 
         names, values = read_attribute_file(attribute_path)
         on_disk = {entry.name for entry in os.scandir(image_dir) if entry.name.endswith(".jpg") and entry.is_file()}

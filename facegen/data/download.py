@@ -19,7 +19,7 @@ def how_to_get_celeba(root: str | os.PathLike) -> str:
         f"000001.jpg ... JPEGs), {ATTRIBUTE_FILE}, {PARTITION_FILE}, and {IDENTITY_FILE} for identities "
         f"(landmark and bbox files are optional). Download them from the official CelebA page {CELEBA_PAGE} "
         f"(Google Drive / Baidu links: 'Align&Cropped Images' and 'Anno', 'Eval'), or try "
-        f"`facegen data prepare --download --root {root}`."
+        f"`facegen data prepare --download data.root={root}`."
     )
 
 
@@ -36,10 +36,14 @@ def _torchvision_download(root: Path) -> None:
 def download_celeba(root: str | os.PathLike) -> None:
     """Download CelebA into ``root`` with torchvision (Google Drive through ``gdown``).
 
-    Raises ``RuntimeError`` with instructions when the download cannot run (no ``gdown``, no network,
-    Google Drive quota): the files can always be fetched by hand from the official page.
+    Does nothing when the images, attribute and partition files are already there (torchvision would
+    reject a subset by checksum and download everything again). Raises ``RuntimeError`` with instructions
+    when the download cannot run (no ``gdown``, no network, Google Drive quota): the files can always be
+    fetched by hand from the official page.
     """
     root = Path(root).expanduser()
+    if all((root / name).exists() for name in (IMAGE_DIR, ATTRIBUTE_FILE, PARTITION_FILE)):
+        return
     try:
         import gdown  # noqa: F401  (torchvision needs it; checking first gives our message, not its)
     except ImportError:

@@ -104,10 +104,18 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert "train.lr must be positive" in capsys.readouterr().err
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.mark.slow
 def test_two_process_ddp_keeps_ranks_in_sync(celeba_root, cache_dir, tmp_path):
     overrides = tiny_overrides(celeba_root, tmp_path, cache_dir, **{"train.max_steps": 3})
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
            "-m", "facegen.cli", "train", *overrides]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
