@@ -43,26 +43,46 @@ class ModelConfig:
     rope: bool = True
     qk_norm: bool = False
     grad_checkpointing: bool = False
-    # Explicit overrides of the size preset (null = the preset's value).
+    # Explicit overrides of the size preset (null = the preset's value). DiT:
     hidden_size: int | None = None
     depth: int | None = None
     num_heads: int | None = None
     mlp_dim: int | None = None
+    # UNet:
+    base_channels: int | None = None
+    channel_mult: list[int] | None = None
+    layers_per_block: int | None = None
+    attention_resolutions: list[int] | None = None
+    head_dim: int | None = None
+
+
+@dataclass
+class ConditioningConfig:
+    type: Literal["none", "attributes"] = "none"
+    cfg_dropout: float = 0.1  # probability of training the unconditional branch (all attributes hidden)
+    max_mask_rate: float = 1.0  # each sample hides a U[0, max_mask_rate] fraction of its attributes
+    dim: int | None = None  # embedder width; null = the DiT's hidden size, or 256 for the UNet
 
 
 @dataclass
 class ObjectiveConfig:
-    name: Literal["rectified_flow"] = "rectified_flow"
-    prediction: Literal["velocity", "x"] = "velocity"
+    name: Literal["rectified_flow", "ddpm"] = "rectified_flow"
+    prediction: Literal["velocity", "x", "eps", "v"] | None = None  # null: velocity (flow) or eps (ddpm)
+    # rectified_flow
     time_sampling: Literal["uniform", "logit_normal"] = "logit_normal"
     logit_mean: float = 0.0
     logit_std: float = 1.0
+    # ddpm
+    schedule: Literal["linear", "cosine"] = "linear"
+    num_train_timesteps: int = 1000
 
 
 @dataclass
 class SamplerConfig:
-    name: Literal["euler", "heun", "dopri5"] = "euler"
+    name: Literal["euler", "heun", "dopri5", "ddpm", "ddim", "dpm++"] | None = None  # null: heun / ddim
     steps: int = 50
+    cfg_scale: float = 1.0  # classifier-free guidance for conditional models (1 = off)
+    eta: float = 0.0  # DDIM stochasticity
     rtol: float = 1e-4
     atol: float = 1e-4
 
@@ -97,6 +117,7 @@ class Config:
     seed: int = 0
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    conditioning: ConditioningConfig = field(default_factory=ConditioningConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -129,6 +150,11 @@ def _coerce(value: Any, annotation: Any, key: str) -> Any:
             except ConfigError as err:
                 errors.append(str(err))
         raise ConfigError(errors[0])
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        (item,) = typing.get_args(annotation)
+        return [_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if annotation is float and isinstance(value, str):
@@ -197,12 +223,37 @@ def validate(cfg: Config) -> Config:
         (cfg.train.sample_every >= 0, "train.sample_every must be >= 0 (0 = never)"),
         (cfg.sampler.steps >= 1, "sampler.steps must be positive"),
         (cfg.objective.logit_std > 0, "objective.logit_std must be positive"),
+        (0 <= cfg.conditioning.cfg_dropout < 1, "conditioning.cfg_dropout must lie in [0, 1)"),
+        (0 <= cfg.conditioning.max_mask_rate <= 1, "conditioning.max_mask_rate must lie in [0, 1]"),
         (cfg.exp_name and "/" not in cfg.exp_name, "exp_name must be a non-empty name without '/'"),
     ]
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
+    pairs = OBJECTIVE_CHOICES[cfg.objective.name]
+    if cfg.objective.prediction not in (None, *pairs["prediction"]):
+        raise ConfigError(
+            f"objective.prediction={cfg.objective.prediction!r} does not go with objective.name="
+            f"{cfg.objective.name!r}; choose one of {list(pairs['prediction'])}"
+        )
+    if cfg.sampler.name not in (None, *pairs["sampler"]):
+        raise ConfigError(
+            f"sampler.name={cfg.sampler.name!r} does not go with objective.name={cfg.objective.name!r}; "
+            f"choose one of {list(pairs['sampler'])}"
+        )
     return cfg
+
+
+# Which predictions and samplers each objective supports; the first of each is the default.
+OBJECTIVE_CHOICES = {
+    "rectified_flow": {"prediction": ("velocity", "x"), "sampler": ("heun", "euler", "dopri5")},
+    "ddpm": {"prediction": ("eps", "v"), "sampler": ("ddim", "ddpm", "dpm++")},
+}
+
+
+def resolved_sampler(cfg: Config, name: str | None = None) -> str:
+    """The sampler to use: the one asked for, else the config's, else the objective's default."""
+    return name or cfg.sampler.name or OBJECTIVE_CHOICES[cfg.objective.name]["sampler"][0]
 
 
 def config_from_dict(data: dict[str, Any], overrides: list[str] | tuple[str, ...] = ()) -> Config:

@@ -1,53 +1,84 @@
-"""The user-facing generator: one checkpoint -> model + objective + sampler, ready to make faces.
+"""The user-facing generator: one checkpoint -> model + objective + sampler, ready to make and edit faces.
 
-    pipe = FacePipeline.from_checkpoint("runs/celeba32_tiny")      # best, else latest; EMA weights
-    images = pipe.generate(num_samples=16, steps=50, sampler="heun", seed=0)   # [-1, 1], [16, 3, H, W]
-    pipe.save(images, "out/")
+    pipe = FacePipeline.from_checkpoint("runs/celeba32_attr")        # best, else latest; EMA weights
+    faces = pipe.generate(16, attributes={"Smiling": 1, "Eyeglasses": 1}, cfg_scale=2.0, seed=0)  # [-1, 1]
+    edited = pipe.edit("face.jpg", {"Smiling": 1}, strength=0.6)
+    frames = pipe.interpolate(attributes=({"Male": 1, "Smiling": 0}, {"Male": 0, "Smiling": 1}))
+    pipe.save(faces, "out/")
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping, Sequence
 
 import torch
 import torch.nn as nn
+from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 from facegen.builders import model_from_config, objective_from_config
 from facegen.conditioning import Condition
-from facegen.config import Config
-from facegen.objectives import RectifiedFlow
-from facegen.samplers import sample_ode
+from facegen.conditioning.attributes import create_attribute_vector, parse_attributes
+from facegen.config import Config, resolved_sampler
 from facegen.training.checkpoint import load_checkpoint
 from facegen.utils.images import grid, save_gif, save_png, trajectory_frames
 
-
-def sample(
-    net: nn.Module,
-    objective: RectifiedFlow,
-    noise: torch.Tensor,
-    sampler: str = "euler",
-    steps: int = 50,
-    cond: Condition | None = None,
-    return_trajectory: bool = False,
-    rtol: float = 1e-4,
-    atol: float = 1e-4,
-    progress: bool = False,
-):
-    """Noise -> images through the objective's field and an ODE sampler (the one sampling path)."""
-    field = objective.field(net, cond)
-    return sample_ode(field, noise, sampler, steps, rtol, atol, return_trajectory=return_trajectory, progress=progress)
+AttributeSpec = Mapping[str, object] | str | torch.Tensor | None
 
 
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def attribute_matrix(spec: AttributeSpec | Sequence[AttributeSpec], n: int) -> torch.Tensor:
+    """Attributes for ``n`` images: one spec for all ("Smiling=1", a dict, a [40] vector) or one per image."""
+    if isinstance(spec, torch.Tensor):
+        matrix = spec.float().reshape(-1, spec.shape[-1])
+    elif isinstance(spec, (list, tuple)):
+        matrix = torch.stack([attribute_matrix(s, 1)[0] for s in spec])
+    elif isinstance(spec, str):
+        matrix = create_attribute_vector(parse_attributes(spec))[None]
+    else:
+        matrix = create_attribute_vector(spec or {})[None]
+    if len(matrix) == 1:
+        matrix = matrix.expand(n, -1)
+    if len(matrix) != n:
+        raise ValueError(f"got attributes for {len(matrix)} images but {n} are asked for")
+    return matrix
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, w: float) -> torch.Tensor:
+    """Spherical interpolation: intermediate noises keep the norm a Gaussian sample should have."""
+    cos = (a.flatten() @ b.flatten() / (a.norm() * b.norm())).clamp(-1, 1)
+    angle = torch.arccos(cos)
+    if angle.abs() < 1e-4:
+        return (1 - w) * a + w * b
+    return (torch.sin((1 - w) * angle) * a + torch.sin(w * angle) * b) / torch.sin(angle)
+
+
+def load_face(image: str | Path | Image.Image | torch.Tensor, image_size: int) -> torch.Tensor:
+    """Any image (path, PIL or [-1, 1] tensor) -> [1, 3, S, S] in [-1, 1], cropped as CelebA is."""
+    from facegen.data import preprocess, to_model_range
+
+    if isinstance(image, torch.Tensor):
+        return image.reshape(1, *image.shape[-3:]).float()
+    if not isinstance(image, Image.Image):
+        try:
+            image = Image.open(image)
+            image.load()
+        except (UnidentifiedImageError, OSError) as err:
+            raise ValueError(f"{image} is not a readable image ({err.__class__.__name__})") from None
+    # An aligned CelebA photo (178x218) gets the official 178 crop; anything else its central square.
+    crop = 178 if image.size == (178, 218) else None
+    return to_model_range(preprocess(image, image_size, crop))[None]
+
+
 @dataclass
 class FacePipeline:
     net: nn.Module
-    objective: RectifiedFlow
+    objective: object  # RectifiedFlow or DDPM: both expose sample() and invert()
     config: Config
     device: torch.device
     checkpoint: Path | None = None
@@ -65,43 +96,138 @@ class FacePipeline:
         return cls(net, objective_from_config(ckpt.config), ckpt.config, device, ckpt.path)
 
     @property
+    def conditional(self) -> bool:
+        return self.config.conditioning.type != "none"
+
+    @property
     def image_shape(self) -> tuple[int, int, int]:
         size = self.config.data.image_size
         return (3, size, size)
 
+    def noise(self, num_samples: int, seed: int) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(seed)  # on the CPU: the same faces on any device
+        return torch.randn(num_samples, *self.image_shape, generator=generator)
+
+    def condition(self, attributes: AttributeSpec | Sequence[AttributeSpec], n: int) -> Condition | None:
+        if not self.conditional:
+            if attributes is not None:
+                raise ValueError(f"{self.checkpoint} is an unconditional model: it cannot take attributes")
+            return None
+        return Condition(attributes=attribute_matrix(attributes, n))
+
     @torch.no_grad()
+    def _batched(self, fn, inputs: torch.Tensor, cond: Condition | None, batch_size: int, progress: bool, desc: str):
+        """Run ``fn(chunk, cond_chunk)`` over batches on the device; gathers images (and trajectories) on the CPU."""
+        outputs, trajectories = [], []
+        autocast = torch.autocast("cuda", torch.bfloat16, enabled=self.device.type == "cuda")
+        for start in tqdm(range(0, len(inputs), batch_size), desc=desc, disable=not progress):
+            chunk = inputs[start : start + batch_size].to(self.device)
+            part = cond.map(lambda v: v[start : start + batch_size].to(self.device)) if cond is not None else None
+            with autocast:
+                out = fn(chunk, part)
+            final, states = out if isinstance(out, tuple) else (out, None)
+            outputs.append(final.float().cpu())
+            if states is not None:
+                trajectories.append([s.float().clamp(-1, 1).cpu() for s in states])
+        result = torch.cat(outputs)
+        return (result, [torch.cat(parts) for parts in zip(*trajectories)]) if trajectories else result
+
     def generate(
         self,
         num_samples: int = 16,
         steps: int | None = None,
         sampler: str | None = None,
         seed: int = 0,
+        attributes: AttributeSpec | Sequence[AttributeSpec] = None,
+        cfg_scale: float | None = None,
         batch_size: int = 64,
         return_trajectory: bool = False,
         progress: bool = True,
+        noise: torch.Tensor | None = None,
     ):
         """Images in [-1, 1]; with ``return_trajectory`` also the list of states from noise to image."""
+        noise = self.noise(num_samples, seed) if noise is None else noise
+        cond = self.condition(attributes, len(noise))
+        options = dict(
+            sampler=resolved_sampler(self.config, sampler),
+            steps=steps or self.config.sampler.steps,
+            guidance=self.config.sampler.cfg_scale if cfg_scale is None else cfg_scale,
+            return_trajectory=return_trajectory,
+        )
+
+        def run(x, c):
+            return self.objective.sample(self.net, x, cond=c, **options)
+
+        out = self._batched(run, noise, cond, batch_size, progress, "generating")
+        if return_trajectory:
+            return out[0].clamp(-1, 1), out[1]
+        return out.clamp(-1, 1)
+
+    def edit(
+        self,
+        image: str | Path | Image.Image | torch.Tensor,
+        changes: AttributeSpec,
+        strength: float = 0.6,
+        steps: int | None = None,
+        cfg_scale: float | None = None,
+        source_attributes: AttributeSpec = None,
+    ) -> dict[str, torch.Tensor]:
+        """Change attributes of a real face: invert it under its source attributes, regenerate under the target.
+
+        ``strength`` is how far back the inversion goes (1 = all the way to noise): more changes more.
+        Returns ``{"input", "reconstruction", "edited"}`` images [1, 3, S, S] in [-1, 1].
+        """
+        if not self.conditional:
+            raise ValueError("editing needs an attribute-conditioned model (conditioning.type=attributes)")
+        if not 0 < strength <= 1:
+            raise ValueError(f"strength must lie in (0, 1], got {strength}")
+        x = load_face(image, self.config.data.image_size)
+        source = attribute_matrix(source_attributes, 1)
+        target = source.clone()
+        changed = attribute_matrix(changes, 1)
+        target[changed != 0] = changed[changed != 0]
         steps = steps or self.config.sampler.steps
-        sampler = sampler or self.config.sampler.name
-        generator = torch.Generator().manual_seed(seed)
-        noise = torch.randn(num_samples, *self.image_shape, generator=generator)  # CPU: same faces on any device
-        images, trajectories = [], []
-        autocast = torch.autocast("cuda", torch.bfloat16, enabled=self.device.type == "cuda")
-        for start in tqdm(range(0, num_samples, batch_size), desc="generating", disable=not progress):
-            chunk = noise[start : start + batch_size].to(self.device)
-            with autocast:
-                out = sample(
-                    self.net, self.objective, chunk, sampler, steps, None, return_trajectory,
-                    self.config.sampler.rtol, self.config.sampler.atol,
+        scale = self.config.sampler.cfg_scale if cfg_scale is None else cfg_scale
+        sampler = resolved_sampler(self.config, None if self.config.objective.name == "ddpm" else "heun")
+
+        def invert(chunk, c):
+            return self.objective.invert(self.net, chunk, steps=steps, cond=c, strength=strength)
+
+        latent = self._batched(invert, x, Condition(attributes=source), 1, False, "inverting")
+        results = {"input": x}
+        for name, attrs, guidance in (("reconstruction", source, 1.0), ("edited", target, scale)):
+
+            def regenerate(chunk, c, guidance=guidance):
+                return self.objective.sample(
+                    self.net, chunk, sampler=sampler, steps=steps, cond=c, guidance=guidance, start=1.0 - strength
                 )
-            final, states = out if return_trajectory else (out, None)
-            images.append(final.float().clamp(-1, 1).cpu())
-            if states is not None:
-                trajectories.append([s.float().clamp(-1, 1).cpu() for s in states])
-        images = torch.cat(images)
-        if not return_trajectory:
-            return images
-        return images, [torch.cat(parts) for parts in zip(*trajectories)]
+
+            results[name] = self._batched(regenerate, latent, Condition(attributes=attrs), 1, False, name).clamp(-1, 1)
+        return results
+
+    def interpolate(
+        self,
+        attributes: tuple[AttributeSpec, AttributeSpec] | None = None,
+        seeds: tuple[int, int] | None = None,
+        num_frames: int = 8,
+        seed: int = 0,
+        steps: int | None = None,
+        cfg_scale: float | None = None,
+    ) -> torch.Tensor:
+        """Frames [F, 3, S, S]: between two attribute sets (same noise) and/or two seeds (slerped noise)."""
+        if attributes is None and seeds is None:
+            raise ValueError("give attributes=(a, b), seeds=(s1, s2), or both")
+        weights = torch.linspace(0, 1, num_frames)
+        if seeds is not None:
+            a, b = self.noise(1, seeds[0])[0], self.noise(1, seeds[1])[0]
+            noise = torch.stack([slerp(a, b, float(w)) for w in weights])
+        else:
+            noise = self.noise(1, seed).expand(num_frames, -1, -1, -1)
+        specs = None
+        if attributes is not None:
+            start, end = (attribute_matrix(a, 1)[0] for a in attributes)
+            specs = torch.stack([(1 - w) * start + w * end for w in weights])
+        return self.generate(num_frames, steps=steps, attributes=specs, cfg_scale=cfg_scale, noise=noise, progress=False)
 
     @staticmethod
     def save(images: torch.Tensor, out_dir: str | Path, trajectory: list[torch.Tensor] | None = None) -> Path:

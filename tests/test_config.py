@@ -29,7 +29,10 @@ def test_overrides_are_typed_and_win(tmp_path):
     "override, message",
     [
         ("train.lrr=1", r"unknown key\(s\) \['train.lrr'\]; valid keys here: \[.*'lr'"),
-        ("sampler.name=rk4", r"sampler.name: 'rk4' is not one of \['euler', 'heun', 'dopri5'\]"),
+        ("sampler.name=rk4", r"sampler.name: 'rk4' is not one of \['euler', 'heun', 'dopri5', 'ddpm'"),
+        ("sampler.name=ddim", r"sampler.name='ddim' does not go with objective.name='rectified_flow'"),
+        ("objective.prediction=eps", r"choose one of \['velocity', 'x'\]"),
+        ("model.channel_mult=[1, a]", r"model.channel_mult\[1\]: expected int"),
         ("train.batch_size=big", r"train.batch_size: expected int, got 'big'"),
         ("train.batch_size=true", r"expected int"),
         ("data.image_size=33", "divisible by model.patch_size"),

@@ -16,12 +16,15 @@ from typing import Callable, Literal
 import torch
 import torch.nn as nn
 
-from facegen.conditioning import Condition
+from facegen.conditioning import Condition, guided
+from facegen.samplers.ode import sample_ode
 
 VelocityField = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (t, x) -> v, t a scalar tensor
 
 
 class RectifiedFlow:
+    samplers = ("heun", "euler", "dopri5")
+
     def __init__(
         self,
         prediction: Literal["velocity", "x"] = "velocity",
@@ -68,10 +71,50 @@ class RectifiedFlow:
 
     __call__ = loss
 
-    def field(self, net: nn.Module, cond: Condition | None = None) -> VelocityField:
+    def field(self, net: nn.Module, cond: Condition | None = None, guidance: float = 1.0) -> VelocityField:
         """The ODE right-hand side dx/dt for the samplers, which know nothing about networks."""
+        denoiser = guided(net, cond, guidance)
 
         def velocity_field(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-            return self.velocity(net, x, t.expand(x.shape[0]).to(x.dtype), cond)
+            return self.velocity(denoiser, x, t.expand(x.shape[0]).to(x.dtype))
 
         return velocity_field
+
+    def _check_sampler(self, sampler: str) -> None:
+        if sampler not in self.samplers:
+            raise ValueError(f"rectified_flow samples with {', '.join(self.samplers)}; {sampler!r} is not one of them")
+
+    def sample(
+        self,
+        net: nn.Module,
+        noise: torch.Tensor,
+        sampler: str = "heun",
+        steps: int = 50,
+        cond: Condition | None = None,
+        guidance: float = 1.0,
+        return_trajectory: bool = False,
+        progress: bool = False,
+        start: float = 0.0,
+        rtol: float = 1e-4,
+        atol: float = 1e-4,
+    ):
+        """Noise (or a partly inverted image at time ``start``) -> images at t = 1."""
+        self._check_sampler(sampler)
+        field = self.field(net, cond, guidance)
+        return sample_ode(field, noise, sampler, steps, rtol, atol, return_trajectory, progress, t_start=start)
+
+    def invert(
+        self,
+        net: nn.Module,
+        images: torch.Tensor,
+        steps: int = 50,
+        cond: Condition | None = None,
+        guidance: float = 1.0,
+        progress: bool = False,
+        strength: float = 1.0,
+        sampler: str = "heun",
+    ) -> torch.Tensor:
+        """ODE inversion: run the flow backwards from the images (t = 1) to t = 1 - strength (1: pure noise)."""
+        self._check_sampler(sampler)
+        field = self.field(net, cond, guidance)
+        return sample_ode(field, images, sampler, steps, progress=progress, t_start=1.0, t_end=1.0 - strength)

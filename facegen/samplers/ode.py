@@ -14,8 +14,8 @@ Field = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 ODE_SAMPLERS = ("euler", "heun", "dopri5")
 
 
-def _fixed_step(field: Field, x: torch.Tensor, steps: int, heun: bool, progress: bool) -> list[torch.Tensor]:
-    ts = torch.linspace(0.0, 1.0, steps + 1, dtype=torch.float64)
+def _fixed_step(field: Field, x: torch.Tensor, ts: torch.Tensor, heun: bool, progress: bool) -> list[torch.Tensor]:
+    steps = len(ts) - 1
     states = [x]
     for i in tqdm(range(steps), desc="sampling", leave=False, disable=not progress):
         t, t_next = ts[i].to(x.device, torch.float32), ts[i + 1].to(x.device, torch.float32)
@@ -29,12 +29,11 @@ def _fixed_step(field: Field, x: torch.Tensor, steps: int, heun: bool, progress:
     return states
 
 
-def _dopri5(field: Field, x: torch.Tensor, steps: int, rtol: float, atol: float) -> list[torch.Tensor]:
+def _dopri5(field: Field, x: torch.Tensor, ts: torch.Tensor, rtol: float, atol: float) -> list[torch.Tensor]:
     from torchdiffeq import odeint
 
-    # ``steps`` only sets where the trajectory is reported; the step size is adaptive.
-    ts = torch.linspace(0.0, 1.0, steps + 1, device=x.device, dtype=torch.float32)
-    return list(odeint(field, x, ts, method="dopri5", rtol=rtol, atol=atol))
+    # ``ts`` only sets where the trajectory is reported; the step size is adaptive.
+    return list(odeint(field, x, ts.to(x.device, torch.float32), method="dopri5", rtol=rtol, atol=atol))
 
 
 @torch.no_grad()
@@ -47,9 +46,12 @@ def sample_ode(
     atol: float = 1e-4,
     return_trajectory: bool = False,
     progress: bool = False,
+    t_start: float = 0.0,
+    t_end: float = 1.0,
 ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
-    """Integrate ``field`` from ``noise`` at t=0 to t=1.
+    """Integrate ``field`` from ``noise`` at ``t_start`` (default 0) to ``t_end`` (default 1).
 
+    ``t_start > t_end`` integrates backwards: images to noise (ODE inversion).
     Returns the final state, or ``(final, states)`` where states are the ``steps + 1`` points on the path
     (for dopri5: the solution at ``steps + 1`` evenly spaced times).
     """
@@ -57,8 +59,9 @@ def sample_ode(
         raise ValueError(f"unknown ODE sampler {method!r}; choose one of {list(ODE_SAMPLERS)}")
     if steps < 1:
         raise ValueError(f"steps must be positive, got {steps}")
+    ts = torch.linspace(t_start, t_end, steps + 1, dtype=torch.float64)
     if method == "dopri5":
-        states = _dopri5(field, noise, steps, rtol, atol)
+        states = _dopri5(field, noise, ts, rtol, atol)
     else:
-        states = _fixed_step(field, noise, steps, heun=method == "heun", progress=progress)
+        states = _fixed_step(field, noise, ts, heun=method == "heun", progress=progress)
     return (states[-1], states) if return_trajectory else states[-1]

@@ -20,10 +20,11 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from facegen.builders import cache_from_config, model_from_config, objective_from_config
-from facegen.config import Config, save_config
+from facegen.conditioning import Condition
+from facegen.conditioning.attributes import hide_attributes
+from facegen.config import Config, resolved_sampler, save_config
 from facegen.data import random_hflip
 from facegen.models import count_parameters
-from facegen.pipeline import sample
 from facegen.training.checkpoint import load_checkpoint, prune_checkpoints, save_checkpoint
 from facegen.training.logging import RunLogger
 from facegen.utils.images import grid, save_gif, save_png, trajectory_frames, trajectory_strip
@@ -84,6 +85,8 @@ class Trainer:
         self.ckpt_root = self.run_dir / "checkpoints"
         with acc.main_process_first():  # rank 0 builds the cache; the others then open it
             self.data = cache_from_config(cfg)
+        if cfg.conditioning.type == "attributes" and self.data.attributes is None:
+            raise ValueError(f"conditioning.type=attributes needs a dataset with attributes; {cfg.data.dataset} has none")
         self.order = BatchOrder(len(self.data), tc.batch_size, acc.process_index, acc.num_processes, cfg.seed)
 
         torch.manual_seed(cfg.seed)  # identical initial weights on every rank
@@ -109,9 +112,18 @@ class Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             save_config(cfg, self.run_dir / "config.yaml")
             self.logger = RunLogger(self.run_dir, resume_step=self.step if resume else None)
-        # Fixed noise, so sample grids of successive steps are comparable.
+        # Fixed noise (and, for conditional models, the attributes of the first training faces), so sample
+        # grids of successive steps are comparable.
         shape = (tc.num_sample_images, 3, cfg.data.image_size, cfg.data.image_size)
         self.sample_noise = torch.randn(shape, generator=torch.Generator().manual_seed(cfg.seed + 1))
+        self.sample_cond = None
+        if self.conditional:
+            rows = np.arange(min(tc.num_sample_images, len(self.data)))
+            self.sample_cond = Condition(attributes=self.data.batch(rows)["attributes"])
+
+    @property
+    def conditional(self) -> bool:
+        return self.cfg.conditioning.type != "none"
 
     @property
     def unwrapped(self) -> torch.nn.Module:
@@ -158,10 +170,13 @@ class Trainer:
     @torch.no_grad()
     def log_samples(self) -> None:
         """EMA samples from fixed noise: a grid and a noise-to-face trajectory, to disk and TensorBoard."""
+        device = self.accelerator.device
+        cond = self.sample_cond.map(lambda v: v.to(device)) if self.sample_cond is not None else None
         with self.accelerator.autocast():
-            final, states = sample(
-                self.ema.module.eval(), self.objective, self.sample_noise.to(self.accelerator.device),
-                self.cfg.sampler.name, self.cfg.sampler.steps, return_trajectory=True,
+            final, states = self.objective.sample(
+                self.ema.module.eval(), self.sample_noise[: len(cond.attributes) if cond else None].to(device),
+                resolved_sampler(self.cfg), self.cfg.sampler.steps, cond=cond, guidance=self.cfg.sampler.cfg_scale,
+                return_trajectory=True,
             )
         states = [s.float().clamp(-1, 1).cpu() for s in states]
         image = grid(states[-1])
@@ -220,12 +235,18 @@ class Trainer:
     def _train_step(self) -> torch.Tensor:
         acc = self.accelerator
         torch.manual_seed(step_seed(self.cfg.seed, self.step, acc.process_index))
-        images = self.data.batch(self.order.indices(self.step))["image"].to(acc.device, non_blocking=True)
+        batch = self.data.batch(self.order.indices(self.step))
+        images = batch["image"].to(acc.device, non_blocking=True)
         if self.cfg.data.flip:
             images = random_hflip(images)
+        cond = None
+        if self.conditional:
+            cc = self.cfg.conditioning
+            attributes = hide_attributes(batch["attributes"], cc.cfg_dropout, cc.max_mask_rate)
+            cond = Condition(attributes=attributes.to(acc.device))
         self.model.train()
         with acc.autocast():
-            loss = self.objective(self.forward_model, images)
+            loss = self.objective(self.forward_model, images, cond)
         self.optimizer.zero_grad(set_to_none=True)
         acc.backward(loss)
         if self.cfg.train.grad_clip > 0:

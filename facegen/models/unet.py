@@ -1,0 +1,179 @@
+"""U-Net backbone (Ho et al., 2020; Dhariwal & Nichol, 2021) assembled from diffusers' blocks.
+
+Unconditional: ``UNet2DModel`` with self-attention at the chosen feature-map sizes. Conditional: ``UNet2DConditionModel``
+with self- and cross-attention at those sizes (and in the mid block), attending to the embedder's tokens, and the
+embedder's pooled vector added to the time embedding through diffusers' "projection" class-embedding path.
+Like the DiT, the network maps ``(x, t, cond)`` to a tensor shaped like x and never knows which objective trains it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import torch
+from diffusers import UNet2DConditionModel, UNet2DModel
+from torch import nn
+
+from facegen.conditioning import Condition
+from facegen.data.attributes import CELEBA_ATTRIBUTES
+from facegen.models.registry import register_model
+
+
+@dataclass(frozen=True)
+class UNetPreset:
+    base_channels: int
+    channel_mult: Sequence[int]  # level i has base_channels * channel_mult[i] channels at image_size / 2**i
+    layers_per_block: int
+    attention_resolutions: Sequence[int]  # feature-map sizes whose blocks attend
+    head_dim: int
+
+
+UNET_PRESETS: dict[str, UNetPreset] = {
+    "tiny": UNetPreset(32, (1, 2, 2), 1, (8,), 32),  # CPU tests and smoke runs
+    "small": UNetPreset(64, (1, 2, 2, 4), 2, (16, 8), 64),
+    "base": UNetPreset(64, (1, 2, 4, 8), 2, (16, 8), 64),
+}
+
+
+class UNet(nn.Module):
+    """``net(x [B, C, H, W], t [B] in [0, 1], cond=None) -> [B, C, H, W]``.
+
+    Attention heads are sized by ``head_dim`` (as ADM's ``num_head_channels``), so wider levels get more heads.
+    The mid block always attends; ``attention_resolutions`` that no level reaches are ignored, so one preset
+    serves several image sizes. Weights keep diffusers' default init (the output conv is not zeroed).
+    """
+
+    def __init__(
+        self,
+        image_size: int = 32,
+        in_channels: int = 3,
+        base_channels: int = 64,
+        channel_mult: Sequence[int] = (1, 2, 4, 8),
+        layers_per_block: int = 2,
+        attention_resolutions: Sequence[int] = (16, 8),
+        head_dim: int = 64,
+        dropout: float = 0.0,
+        norm_groups: int = 32,
+        cond_embedder: nn.Module | None = None,
+        grad_checkpointing: bool = False,
+    ) -> None:
+        super().__init__()
+        channels = tuple(base_channels * m for m in channel_mult)
+        attends = [image_size // 2**level in attention_resolutions for level in range(len(channels))]
+        _check_architecture(image_size, channels, attends, head_dim, norm_groups)
+        self.image_size = image_size
+        self.in_channels = in_channels
+        shared = dict(
+            sample_size=image_size,
+            in_channels=in_channels,
+            out_channels=in_channels,
+            block_out_channels=channels,
+            layers_per_block=layers_per_block,
+            dropout=dropout,
+            norm_num_groups=norm_groups,
+        )
+        if cond_embedder is None:
+            self.unet = UNet2DModel(
+                **shared,
+                down_block_types=tuple("AttnDownBlock2D" if a else "DownBlock2D" for a in attends),
+                up_block_types=tuple("AttnUpBlock2D" if a else "UpBlock2D" for a in reversed(attends)),
+                attention_head_dim=head_dim,
+            )
+        else:
+            self.unet = UNet2DConditionModel(
+                **shared,
+                down_block_types=tuple("CrossAttnDownBlock2D" if a else "DownBlock2D" for a in attends),
+                up_block_types=tuple("CrossAttnUpBlock2D" if a else "UpBlock2D" for a in reversed(attends)),
+                # This class reads attention_head_dim as the number of heads (diffusers issue #2011).
+                attention_head_dim=tuple(c // head_dim for c in channels),
+                cross_attention_dim=cond_embedder.dim,
+                class_embed_type="projection",
+                projection_class_embeddings_input_dim=cond_embedder.dim,
+            )
+        if grad_checkpointing:
+            self.unet.enable_gradient_checkpointing()
+        self.cond_embedder = cond_embedder
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, cond: Condition | None = None) -> torch.Tensor:
+        if x.shape[1:] != (self.in_channels, self.image_size, self.image_size):
+            raise ValueError(
+                f"UNet built for [B, {self.in_channels}, {self.image_size}, {self.image_size}] inputs, "
+                f"got {list(x.shape)}"
+            )
+        timesteps = t * 1000  # diffusers' sinusoidal time embedding is tuned for DDPM's [0, 1000] step range
+        if self.cond_embedder is None:
+            return self.unet(x, timesteps).sample
+        if cond is None:
+            # Cross-attention needs tokens, so "no condition" is the dropped one: every attribute unspecified.
+            cond = Condition(attributes=x.new_zeros(x.shape[0], len(CELEBA_ATTRIBUTES)))
+        tokens, mask = self.cond_embedder.tokens(cond)
+        return self.unet(
+            x,
+            timesteps,
+            encoder_hidden_states=tokens,
+            class_labels=self.cond_embedder.vector(cond),
+            encoder_attention_mask=mask,
+        ).sample
+
+
+def _check_architecture(
+    image_size: int, channels: tuple[int, ...], attends: list[bool], head_dim: int, norm_groups: int
+) -> None:
+    """Fail at construction with the sizes named, rather than with a shape error deep inside diffusers."""
+    if not channels:
+        raise ValueError("channel_mult must have at least one level")
+    downsamples = len(channels) - 1
+    if image_size % 2**downsamples != 0:
+        raise ValueError(
+            f"image_size {image_size} is not divisible by 2**{downsamples} = {2**downsamples} "
+            f"(channel_mult has {len(channels)} levels)"
+        )
+    if any(c % norm_groups != 0 for c in channels):
+        raise ValueError(f"norm_groups {norm_groups} does not divide every level's channels {list(channels)}")
+    # The mid block at the last level always attends.
+    attending = sorted({c for c, a in zip(channels, attends) if a} | {channels[-1]})
+    if any(c % head_dim != 0 for c in attending):
+        raise ValueError(f"head_dim {head_dim} does not divide the attending levels' channels {attending}")
+
+
+@register_model("unet")
+def build_unet(
+    *,
+    image_size: int,
+    in_channels: int,
+    cond_embedder: nn.Module | None = None,
+    size: str = "base",
+    base_channels: int | None = None,
+    channel_mult: Sequence[int] | None = None,
+    layers_per_block: int | None = None,
+    attention_resolutions: Sequence[int] | None = None,
+    head_dim: int | None = None,
+    dropout: float = 0.0,
+    norm_groups: int = 32,
+    grad_checkpointing: bool = False,
+) -> UNet:
+    """A UNet from a size preset; each architecture option overrides the preset when not None."""
+    if size not in UNET_PRESETS:
+        raise ValueError(f"unknown UNet size {size!r}; presets: {list(UNET_PRESETS)}")
+    overrides = dict(
+        base_channels=base_channels,
+        channel_mult=channel_mult,
+        layers_per_block=layers_per_block,
+        attention_resolutions=attention_resolutions,
+        head_dim=head_dim,
+    )
+    preset = replace(UNET_PRESETS[size], **{k: v for k, v in overrides.items() if v is not None})
+    return UNet(
+        image_size=image_size,
+        in_channels=in_channels,
+        base_channels=preset.base_channels,
+        channel_mult=preset.channel_mult,
+        layers_per_block=preset.layers_per_block,
+        attention_resolutions=preset.attention_resolutions,
+        head_dim=preset.head_dim,
+        dropout=dropout,
+        norm_groups=norm_groups,
+        cond_embedder=cond_embedder,
+        grad_checkpointing=grad_checkpointing,
+    )

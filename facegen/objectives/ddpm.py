@@ -1,0 +1,125 @@
+"""DDPM (Ho et al. 2020): discrete-time Gaussian diffusion, as an EDM-style loss object with its samplers.
+
+With integer timesteps k in [0, T) and abar_k the cumulative product of (1 - beta):
+
+    x_k = sqrt(abar_k) * x_0 + sqrt(1 - abar_k) * eps,        v = sqrt(abar_k) * eps - sqrt(1 - abar_k) * x_0.
+
+The network sees (x_k, t = k / T), so t near 1 is noisy (the opposite of rectified flow's direction, which the
+backbone does not care about), and predicts eps or v. The noise schedule and all samplers are diffusers'
+schedulers, built from one training DDPMScheduler so they share its betas and prediction type.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn as nn
+from diffusers import DDPMScheduler
+
+from facegen.conditioning import Condition, guided
+from facegen.samplers.ode import ODE_SAMPLERS
+from facegen.samplers.schedulers import SCHEDULER_SAMPLERS, ModelFn, invert_ddim, sample_scheduler
+
+_PREDICTION_TYPES = {"eps": "epsilon", "v": "v_prediction"}
+_BETA_SCHEDULES = {"linear": "linear", "cosine": "squaredcos_cap_v2"}  # cosine: Nichol & Dhariwal 2021
+
+
+class DDPM:
+    samplers: tuple[str, ...] = SCHEDULER_SAMPLERS
+
+    def __init__(
+        self,
+        prediction: Literal["eps", "v"] = "eps",
+        schedule: Literal["linear", "cosine"] = "linear",
+        num_train_timesteps: int = 1000,
+        beta_start: float = 1e-4,
+        beta_end: float = 0.02,
+    ) -> None:
+        if prediction not in _PREDICTION_TYPES:
+            raise ValueError(f"prediction must be 'eps' or 'v', got {prediction!r}")
+        if schedule not in _BETA_SCHEDULES:
+            raise ValueError(f"schedule must be 'linear' or 'cosine', got {schedule!r}")
+        self.prediction = prediction
+        self.schedule = schedule
+        self.noise_scheduler = DDPMScheduler(
+            num_train_timesteps=num_train_timesteps,
+            beta_start=beta_start,
+            beta_end=beta_end,
+            beta_schedule=_BETA_SCHEDULES[schedule],
+            prediction_type=_PREDICTION_TYPES[prediction],
+            clip_sample=False,  # clamping x0 estimates to [-1, 1] would bend the ODE that inversion relies on
+        )
+
+    @property
+    def num_train_timesteps(self) -> int:
+        return self.noise_scheduler.config.num_train_timesteps
+
+    def time(self, timesteps: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """The network's time input t = k / T in [0, 1) for integer timesteps k."""
+        return timesteps.to(dtype) / self.num_train_timesteps
+
+    def loss(self, net: nn.Module, images: torch.Tensor, cond: Condition | None = None) -> torch.Tensor:
+        noise = torch.randn_like(images)
+        timesteps = torch.randint(0, self.num_train_timesteps, (images.shape[0],), device=images.device)
+        x_t = self.noise_scheduler.add_noise(images, noise, timesteps)
+        if self.prediction == "eps":
+            target = noise
+        else:
+            target = self.noise_scheduler.get_velocity(images, noise, timesteps)
+        prediction = net(x_t, self.time(timesteps), cond)
+        return (prediction.float() - target.float()).pow(2).mean()
+
+    __call__ = loss
+
+    def model_fn(self, net: nn.Module, cond: Condition | None = None, guidance: float = 1.0) -> ModelFn:
+        """What the scheduler loop calls: (x, integer timesteps) -> the guided network output."""
+        denoise = guided(net, cond, guidance)
+
+        def model_output(x: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+            return denoise(x, self.time(timesteps, x.dtype))
+
+        return model_output
+
+    def sample(
+        self,
+        net: nn.Module,
+        noise: torch.Tensor,
+        sampler: str = "ddim",
+        steps: int = 50,
+        cond: Condition | None = None,
+        guidance: float = 1.0,
+        return_trajectory: bool = False,
+        progress: bool = False,
+        eta: float = 0.0,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        """Images from ``noise`` (standard normal); with ``return_trajectory`` also the steps + 1 states."""
+        if sampler not in self.samplers:
+            supported = ", ".join(self.samplers)
+            if sampler in ODE_SAMPLERS:
+                raise ValueError(f"{sampler} is an ODE sampler for rectified_flow; ddpm supports {supported}")
+            raise ValueError(f"unknown sampler {sampler!r}; ddpm supports {supported}")
+        return sample_scheduler(
+            self.model_fn(net, cond, guidance),
+            noise,
+            sampler,
+            steps,
+            train_config=self.noise_scheduler.config,
+            eta=eta,
+            generator=generator,
+            return_trajectory=return_trajectory,
+            progress=progress,
+        )
+
+    def invert(
+        self,
+        net: nn.Module,
+        images: torch.Tensor,
+        steps: int = 50,
+        cond: Condition | None = None,
+        guidance: float = 1.0,
+        progress: bool = False,
+    ) -> torch.Tensor:
+        """The noise that deterministic DDIM sampling (same steps, cond, guidance) maps back to ``images``."""
+        return invert_ddim(self.model_fn(net, cond, guidance), images, steps, self.noise_scheduler.config, progress)
