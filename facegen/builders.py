@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import torch.nn as nn
 
-from facegen.config import Config, ConfigError, ModelConfig
+from facegen.config import Config, ModelConfig
 from facegen.models import build_model, model_options
 
 
@@ -33,8 +34,8 @@ def model_from_config(cfg: Config) -> nn.Module:
             continue
         if key in accepted:
             options[key] = value
-        elif value != getattr(defaults, key):
-            raise ConfigError(f"model.{key} does not apply to model.name={cfg.model.name!r} (it takes {sorted(accepted)})")
+        elif value != getattr(defaults, key):  # e.g. a DiT patch size left in a config switched to model.name=unet
+            warnings.warn(f"model.{key}={value!r} does not apply to model.name={cfg.model.name!r}: ignored", stacklevel=2)
     return build_model(
         cfg.model.name, image_size=cfg.data.image_size, in_channels=3, cond_embedder=embedder_from_config(cfg), **options
     )

@@ -2,6 +2,9 @@
 
     facegen train --config configs/celeba32_tiny.yaml train.max_steps=2000 [--resume auto]
     facegen sample --checkpoint runs/celeba32_tiny --num-samples 16 --steps 50 --sampler heun --out out/ --gif
+    facegen sample --checkpoint runs/celeba32_attr --attributes "Smiling=1,Eyeglasses=1" --cfg-scale 2.0 --out out/
+    facegen edit --checkpoint runs/celeba32_attr --image face.jpg --set "Smiling=1" --strength 0.6 --out edit/
+    facegen interpolate --checkpoint runs/celeba32_attr --from "Male=1,Smiling=0" --to "Male=0,Smiling=1" --out interp/
     facegen data prepare --config configs/celeba32_tiny.yaml [--download]
 """
 
@@ -9,11 +12,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def _add_config_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="YAML config (defaults apply to keys it leaves out)")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. train.lr=1e-4")
+
+
+def _add_guidance_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cfg-scale", type=float, help="classifier-free guidance (1 = off; default: the run's)")
 
 
 def _config(args: argparse.Namespace):
@@ -38,12 +46,49 @@ def cmd_sample(args: argparse.Namespace) -> None:
         steps=args.steps,
         sampler=args.sampler,
         seed=args.seed,
+        attributes=args.attributes,
+        cfg_scale=args.cfg_scale,
         batch_size=args.batch_size,
         return_trajectory=args.gif,
     )
     images, trajectory = out if args.gif else (out, None)
     folder = pipe.save(images, args.out, trajectory)
     print(f"wrote {len(images)} samples from {pipe.checkpoint} to {folder}")
+
+
+def cmd_edit(args: argparse.Namespace) -> None:
+    import torch
+
+    from facegen.pipeline import FacePipeline
+    from facegen.utils.images import grid, save_png
+
+    pipe = FacePipeline.from_checkpoint(args.checkpoint, device=args.device)
+    result = pipe.edit(
+        args.image, args.set, strength=args.strength, steps=args.steps, cfg_scale=args.cfg_scale,
+        source_attributes=args.source,
+    )
+    out = Path(args.out)
+    for name, image in result.items():
+        save_png(image[0], out / f"{name}.png")
+    save_png(grid(torch.cat(list(result.values())), nrow=3), out / "comparison.png")
+    print(f"wrote input, reconstruction, edited and comparison.png to {out}")
+
+
+def cmd_interpolate(args: argparse.Namespace) -> None:
+    from facegen.pipeline import FacePipeline
+    from facegen.utils.images import grid, save_gif, save_png
+
+    pipe = FacePipeline.from_checkpoint(args.checkpoint, device=args.device)
+    attributes = (args.start, args.end) if args.start is not None or args.end is not None else None
+    seeds = tuple(args.seeds) if args.seeds else None
+    frames = pipe.interpolate(
+        attributes=attributes, seeds=seeds, num_frames=args.frames, seed=args.seed, steps=args.steps,
+        cfg_scale=args.cfg_scale,
+    )
+    out = Path(args.out)
+    save_png(grid(frames, nrow=len(frames)), out / "strip.png")
+    save_gif(list(frames), out / "interpolation.gif", duration_ms=150, hold_last_ms=600)
+    print(f"wrote strip.png and interpolation.gif ({len(frames)} frames) to {out}")
 
 
 def cmd_data_prepare(args: argparse.Namespace) -> None:
@@ -69,14 +114,43 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--checkpoint", required=True, help="run folder (best, else latest) or checkpoint folder")
     sample.add_argument("--num-samples", type=int, default=16)
     sample.add_argument("--steps", type=int, help="sampler steps (default: the run's sampler.steps)")
-    sample.add_argument("--sampler", choices=["euler", "heun", "dopri5"], help="default: the run's sampler.name")
+    sample.add_argument(
+        "--sampler", choices=["euler", "heun", "dopri5", "ddpm", "ddim", "dpm++"], help="default: the run's"
+    )
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--batch-size", type=int, default=64)
     sample.add_argument("--out", default="samples", help="output folder")
     sample.add_argument("--gif", action="store_true", help="also write trajectory.gif (noise to face)")
     sample.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     sample.add_argument("--no-ema", action="store_true", help="use the raw weights instead of the EMA")
+    sample.add_argument("--attributes", help='e.g. "Smiling=1,Eyeglasses=1" (1 present, 0 absent, others free)')
+    _add_guidance_args(sample)
     sample.set_defaults(func=cmd_sample)
+
+    edit = sub.add_parser("edit", help="change attributes of a real face")
+    edit.add_argument("--checkpoint", required=True)
+    edit.add_argument("--image", required=True, help="any face photo (cropped to a centred square)")
+    edit.add_argument("--set", required=True, help='attributes to change, e.g. "Smiling=1"')
+    edit.add_argument("--source", help="the photo's own attributes, if known (default: all unspecified)")
+    edit.add_argument("--strength", type=float, default=0.6, help="how far to invert: 0..1 (1 = to pure noise)")
+    edit.add_argument("--steps", type=int)
+    edit.add_argument("--out", default="edit")
+    edit.add_argument("--device")
+    _add_guidance_args(edit)
+    edit.set_defaults(func=cmd_edit)
+
+    interp = sub.add_parser("interpolate", help="morph between two attribute sets and/or two seeds")
+    interp.add_argument("--checkpoint", required=True)
+    interp.add_argument("--from", dest="start", help='start attributes, e.g. "Male=1,Smiling=0"')
+    interp.add_argument("--to", dest="end", help='end attributes, e.g. "Male=0,Smiling=1"')
+    interp.add_argument("--seeds", type=int, nargs=2, metavar=("A", "B"), help="slerp between these two noises")
+    interp.add_argument("--seed", type=int, default=0, help="the noise for attribute interpolation")
+    interp.add_argument("--frames", type=int, default=8)
+    interp.add_argument("--steps", type=int)
+    interp.add_argument("--out", default="interpolation")
+    interp.add_argument("--device")
+    _add_guidance_args(interp)
+    interp.set_defaults(func=cmd_interpolate)
 
     data = sub.add_parser("data", help="datasets and caches").add_subparsers(dest="data_command", required=True)
     prepare = data.add_parser("prepare", help="decode a dataset once into the uint8 cache training reads")

@@ -18,4 +18,7 @@ __all__ = [
     "count_parameters",
     "model_options",
     "register_model",
+    "UNET_PRESETS",
+    "UNet",
+    "UNetPreset",
 ]

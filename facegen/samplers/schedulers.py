@@ -55,9 +55,10 @@ def sample_scheduler(
 ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
     """Denoise ``noise`` from the last training timestep down to an image.
 
-    ``train_config`` is required (keyword-only): a scheduler that does not match training samples garbage. ``eta`` (DDIM only) blends in
-    fresh noise: 0 is the deterministic DDIM ODE, 1 is DDPM-like. ``generator`` drives the noise of ddpm and
-    ddim with eta > 0. Returns the image, or ``(image, states)`` with the ``steps + 1`` states from noise to image.
+    ``train_config`` is keyword-only and required: a scheduler that does not match training samples garbage.
+    ``eta`` (DDIM only) blends in fresh noise: 0 is the deterministic DDIM ODE, 1 is DDPM-like. ``generator`` drives
+    the noise of ddpm and ddim with eta > 0. Returns the image, or ``(image, states)`` with the ``steps + 1`` states
+    from noise to image.
     """
     _check_steps(steps)
     if eta != 0.0 and name != "ddim":
