@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from accelerate import Accelerator
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
 from facegen.builders import cache_from_config, model_from_config, objective_from_config
@@ -67,6 +67,22 @@ class BatchOrder:
         return np.sort(self._perm[start : start + self.local])  # sorted reads are kinder to a memory map
 
 
+def ema_with_warmup(decay: float):
+    """EMA whose decay ramps up as min(decay, (1 + n) / (10 + n)) over the first updates.
+
+    Why: with adaLN-Zero the output is a product of zero-initialised gates, so an average that still holds much
+    of the initial weights predicts almost nothing; early on the EMA must forget the start quickly.
+    """
+
+    def update(ema_params: list[torch.Tensor], params: list[torch.Tensor], num_averaged: torch.Tensor) -> None:
+        n = int(num_averaged)
+        weight = 1.0 - min(decay, (1 + n) / (10 + n))
+        for ema, current in zip(ema_params, params):
+            ema.lerp_(current, weight)
+
+    return update
+
+
 def step_seed(seed: int, step: int, rank: int) -> int:
     return int(np.random.SeedSequence([seed, step, rank]).generate_state(1)[0])
 
@@ -91,7 +107,7 @@ class Trainer:
 
         torch.manual_seed(cfg.seed)  # identical initial weights on every rank
         model = model_from_config(cfg)
-        self.ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(tc.ema_decay), use_buffers=True)
+        self.ema = AveragedModel(model, multi_avg_fn=ema_with_warmup(tc.ema_decay), use_buffers=True)
         self.ema.requires_grad_(False)
         optimizer = torch.optim.AdamW(
             model.parameters(), lr=tc.lr, betas=(tc.beta1, tc.beta2), weight_decay=tc.weight_decay

@@ -122,3 +122,15 @@ def test_two_process_ddp_keeps_ranks_in_sync(celeba_root, cache_dir, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((tmp_path / "tiny" / "train_summary.json").read_text())
     assert summary["num_processes"] == 2 and summary["ranks_in_sync"] and summary["step"] == 3
+
+
+def test_ema_warms_up_then_holds_its_decay():
+    from facegen.training.trainer import ema_with_warmup
+
+    update = ema_with_warmup(0.99)
+    ema, current = [torch.zeros(1)], [torch.ones(1)]
+    update(ema, current, torch.tensor(1))
+    assert ema[0].item() == pytest.approx(1 - 2 / 11)  # decay (1 + 1) / (10 + 1)
+    ema[0].zero_()
+    update(ema, current, torch.tensor(10_000))
+    assert ema[0].item() == pytest.approx(0.01)  # capped at the configured decay
