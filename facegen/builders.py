@@ -11,21 +11,46 @@ from facegen.config import Config, ModelConfig
 from facegen.models import build_model, model_options
 
 
-def embedder_from_config(cfg: Config) -> nn.Module | None:
-    if cfg.conditioning.type == "none":
-        return None
-    from facegen.conditioning.attributes import AttributeEmbedder
+def autoencoder_from_config(cfg: Config, device=None):
+    from facegen.autoencoders import build_autoencoder
 
-    dim = cfg.conditioning.dim
+    return build_autoencoder(cfg.autoencoder.name, cfg.autoencoder.path, device=device)
+
+
+def text_encoder_from_config(cfg: Config, device=None):
+    from facegen.text import build_text_encoder
+
+    cc = cfg.conditioning
+    return build_text_encoder(cc.text_encoder, cc.text_encoder_path, device=device, max_length=cc.max_text_length)
+
+
+def embedder_from_config(cfg: Config) -> nn.Module | None:
+    cc = cfg.conditioning
+    if cc.type == "none":
+        return None
+    dim = cc.dim or 256
     if cfg.model.name == "dit":  # the DiT adds the pooled vector to its timestep embedding: same width
         from facegen.models.dit import DIT_PRESETS
 
         dim = cfg.model.hidden_size or DIT_PRESETS[cfg.model.size].hidden_size
-    return AttributeEmbedder(dim or 256)
+    if cc.type == "attributes":
+        from facegen.conditioning.attributes import AttributeEmbedder
+
+        return AttributeEmbedder(dim)
+    from facegen.conditioning.text import TextEmbedder
+
+    if cc.text_dim is None:
+        raise ValueError("conditioning.text_dim is unknown: it is set from the text encoder when training starts")
+    return TextEmbedder(dim, cc.text_dim)
 
 
-def model_from_config(cfg: Config) -> nn.Module:
-    """The backbone named by ``model.name``, given only the options its builder takes."""
+def model_from_config(cfg: Config, autoencoder=None) -> nn.Module:
+    """The backbone named by ``model.name`` for the autoencoder's latent shape, given only its own options."""
+    from facegen.autoencoders import latent_shape
+
+    if autoencoder is None:
+        autoencoder = autoencoder_from_config(cfg)
+    channels, size, _ = latent_shape(autoencoder, cfg.data.image_size)
     accepted = set(model_options(cfg.model.name))
     defaults = ModelConfig()
     options = {}
@@ -37,7 +62,7 @@ def model_from_config(cfg: Config) -> nn.Module:
         elif value != getattr(defaults, key):  # e.g. a DiT patch size left in a config switched to model.name=unet
             warnings.warn(f"model.{key}={value!r} does not apply to model.name={cfg.model.name!r}: ignored", stacklevel=2)
     return build_model(
-        cfg.model.name, image_size=cfg.data.image_size, in_channels=3, cond_embedder=embedder_from_config(cfg), **options
+        cfg.model.name, image_size=size, in_channels=channels, cond_embedder=embedder_from_config(cfg), **options
     )
 
 

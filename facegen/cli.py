@@ -47,6 +47,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
         sampler=args.sampler,
         seed=args.seed,
         attributes=args.attributes,
+        prompt=args.prompt,
         cfg_scale=args.cfg_scale,
         batch_size=args.batch_size,
         return_trajectory=args.gif,
@@ -124,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     sample.add_argument("--no-ema", action="store_true", help="use the raw weights instead of the EMA")
     sample.add_argument("--attributes", help='e.g. "Smiling=1,Eyeglasses=1" (1 present, 0 absent, others free)')
+    sample.add_argument("--prompt", help='text-conditioned models: e.g. "a smiling woman with eyeglasses" ("" = unconditional)')
     _add_guidance_args(sample)
     sample.set_defaults(func=cmd_sample)
 

@@ -57,11 +57,23 @@ class ModelConfig:
 
 
 @dataclass
+class AutoencoderConfig:
+    """Where the diffusion runs: pixels (identity) or the latents of a frozen pretrained autoencoder."""
+
+    name: Literal["identity", "taef2", "kl"] = "identity"
+    path: str | None = None  # weights folder (taef2: default ../shared/weights/taef2; kl: a diffusers folder)
+
+
+@dataclass
 class ConditioningConfig:
-    type: Literal["none", "attributes"] = "none"
-    cfg_dropout: float = 0.1  # probability of training the unconditional branch (all attributes hidden)
+    type: Literal["none", "attributes", "text"] = "none"
+    cfg_dropout: float = 0.1  # probability of training the unconditional branch (condition dropped)
     max_mask_rate: float = 1.0  # each sample hides a U[0, max_mask_rate] fraction of its attributes
     dim: int | None = None  # embedder width; null = the DiT's hidden size, or 256 for the UNet
+    text_encoder: Literal["minilm", "clip"] = "minilm"
+    text_encoder_path: str | None = None  # clip: a local transformers folder
+    max_text_length: int = 32
+    text_dim: int | None = None  # filled in from the text encoder when training starts
 
 
 @dataclass
@@ -116,6 +128,7 @@ class Config:
     output_dir: str = "runs"
     seed: int = 0
     data: DataConfig = field(default_factory=DataConfig)
+    autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     conditioning: ConditioningConfig = field(default_factory=ConditioningConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
@@ -212,7 +225,10 @@ def validate(cfg: Config) -> Config:
     """Cross-field checks that types alone cannot express."""
     checks = [
         (cfg.data.image_size >= 8, "data.image_size must be at least 8"),
-        (cfg.data.image_size % cfg.model.patch_size == 0, "data.image_size must be divisible by model.patch_size"),
+        (
+            cfg.model.name != "dit" or (cfg.data.image_size // LATENT_FACTOR[cfg.autoencoder.name]) % cfg.model.patch_size == 0,
+            "data.image_size (divided by the autoencoder's downsampling) must be divisible by model.patch_size",
+        ),
         (cfg.train.batch_size >= 1, "train.batch_size must be positive"),
         (cfg.train.max_steps >= 1, "train.max_steps must be positive"),
         (cfg.train.lr > 0, "train.lr must be positive"),
@@ -243,6 +259,9 @@ def validate(cfg: Config) -> Config:
         )
     return cfg
 
+
+# Spatial downsampling of each autoencoder kind (both pretrained kinds compress 8x).
+LATENT_FACTOR = {"identity": 1, "taef2": 8, "kl": 8}
 
 # Which predictions and samplers each objective supports; the first of each is the default.
 OBJECTIVE_CHOICES = {

@@ -18,7 +18,7 @@ import torch.nn as nn
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from facegen.builders import model_from_config, objective_from_config
+from facegen.builders import autoencoder_from_config, model_from_config, objective_from_config, text_encoder_from_config
 from facegen.conditioning import Condition
 from facegen.conditioning.attributes import create_attribute_vector, parse_attributes
 from facegen.config import Config, resolved_sampler
@@ -81,7 +81,9 @@ class FacePipeline:
     objective: object  # RectifiedFlow or DDPM: both expose sample() and invert()
     config: Config
     device: torch.device
+    autoencoder: nn.Module
     checkpoint: Path | None = None
+    _text_encoder: nn.Module | None = None
 
     @classmethod
     def from_checkpoint(
@@ -89,36 +91,62 @@ class FacePipeline:
     ) -> "FacePipeline":
         """``path``: a checkpoint folder, or a run folder (its best checkpoint, else its latest)."""
         ckpt = load_checkpoint(path)
-        net = model_from_config(ckpt.config)
-        net.load_state_dict(ckpt.weights(ema=use_ema))
         device = torch.device(device) if device is not None else default_device()
+        autoencoder = autoencoder_from_config(ckpt.config, device=device)
+        net = model_from_config(ckpt.config, autoencoder)
+        net.load_state_dict(ckpt.weights(ema=use_ema))
         net.to(device).eval().requires_grad_(False)
-        return cls(net, objective_from_config(ckpt.config), ckpt.config, device, ckpt.path)
+        return cls(net, objective_from_config(ckpt.config), ckpt.config, device, autoencoder, ckpt.path)
+
+    @property
+    def text_encoder(self) -> nn.Module:
+        if self._text_encoder is None:  # loaded on first use: only text prompts need it
+            self._text_encoder = text_encoder_from_config(self.config, device=self.device)
+        return self._text_encoder
 
     @property
     def conditional(self) -> bool:
         return self.config.conditioning.type != "none"
 
     @property
-    def image_shape(self) -> tuple[int, int, int]:
-        size = self.config.data.image_size
-        return (3, size, size)
+    def latent_shape(self) -> tuple[int, int, int]:
+        from facegen.autoencoders import latent_shape
+
+        return latent_shape(self.autoencoder, self.config.data.image_size)
 
     def noise(self, num_samples: int, seed: int) -> torch.Tensor:
         generator = torch.Generator().manual_seed(seed)  # on the CPU: the same faces on any device
-        return torch.randn(num_samples, *self.image_shape, generator=generator)
+        return torch.randn(num_samples, *self.latent_shape, generator=generator)
 
-    def condition(self, attributes: AttributeSpec | Sequence[AttributeSpec], n: int) -> Condition | None:
-        if not self.conditional:
-            if attributes is not None:
-                raise ValueError(f"{self.checkpoint} is an unconditional model: it cannot take attributes")
-            return None
-        return Condition(attributes=attribute_matrix(attributes, n))
+    def condition(
+        self, attributes: AttributeSpec | Sequence[AttributeSpec] = None, n: int = 1, prompt: str | Sequence[str] | None = None
+    ) -> Condition | None:
+        """The condition for ``n`` images; an unconditional request on a conditional model is the dropped one."""
+        kind = self.config.conditioning.type
+        if attributes is not None and kind != "attributes":
+            raise ValueError(f"{self.checkpoint} is not attribute-conditioned (conditioning.type={kind}): no attributes")
+        if prompt is not None and kind != "text":
+            raise ValueError(f"{self.checkpoint} is not text-conditioned (conditioning.type={kind}): no prompt")
+        if kind == "attributes":
+            return Condition(attributes=attribute_matrix(attributes, n))
+        if kind == "text":
+            prompts = [prompt or ""] * n if prompt is None or isinstance(prompt, str) else list(prompt)
+            if len(prompts) != n:
+                raise ValueError(f"got {len(prompts)} prompts for {n} images")
+            tokens, mask, pooled = (v.float().cpu() for v in self.text_encoder.encode(prompts))
+            cond = Condition(text_tokens=tokens, text_mask=mask, text_pooled=pooled)
+            empty = torch.tensor([not p.strip() for p in prompts])  # "" = the unconditional branch, as trained
+            return cond.map(lambda v: torch.where(empty.view(-1, *[1] * (v.dim() - 1)), torch.zeros_like(v), v))
+        return None
 
     @torch.no_grad()
-    def _batched(self, fn, inputs: torch.Tensor, cond: Condition | None, batch_size: int, progress: bool, desc: str):
-        """Run ``fn(chunk, cond_chunk)`` over batches on the device; gathers images (and trajectories) on the CPU."""
+    def _batched(
+        self, fn, inputs, cond: Condition | None, batch_size: int, progress: bool, desc: str, decode_outputs: bool = True
+    ):
+        """Run ``fn(chunk, cond_chunk)`` over batches on the device; decodes latents and gathers images (and
+        trajectories) on the CPU."""
         outputs, trajectories = [], []
+        decode = self.autoencoder.decode
         autocast = torch.autocast("cuda", torch.bfloat16, enabled=self.device.type == "cuda")
         for start in tqdm(range(0, len(inputs), batch_size), desc=desc, disable=not progress):
             chunk = inputs[start : start + batch_size].to(self.device)
@@ -126,9 +154,9 @@ class FacePipeline:
             with autocast:
                 out = fn(chunk, part)
             final, states = out if isinstance(out, tuple) else (out, None)
-            outputs.append(final.float().cpu())
+            outputs.append(decode(final.float()).cpu() if decode_outputs else final.float().cpu())
             if states is not None:
-                trajectories.append([s.float().clamp(-1, 1).cpu() for s in states])
+                trajectories.append([decode(s.float()).clamp(-1, 1).cpu() for s in states])
         result = torch.cat(outputs)
         return (result, [torch.cat(parts) for parts in zip(*trajectories)]) if trajectories else result
 
@@ -144,10 +172,11 @@ class FacePipeline:
         return_trajectory: bool = False,
         progress: bool = True,
         noise: torch.Tensor | None = None,
+        prompt: str | Sequence[str] | None = None,
     ):
         """Images in [-1, 1]; with ``return_trajectory`` also the list of states from noise to image."""
         noise = self.noise(num_samples, seed) if noise is None else noise
-        cond = self.condition(attributes, len(noise))
+        cond = self.condition(attributes, len(noise), prompt)
         options = dict(
             sampler=resolved_sampler(self.config, sampler),
             steps=steps or self.config.sampler.steps,
@@ -177,11 +206,12 @@ class FacePipeline:
         ``strength`` is how far back the inversion goes (1 = all the way to noise): more changes more.
         Returns ``{"input", "reconstruction", "edited"}`` images [1, 3, S, S] in [-1, 1].
         """
-        if not self.conditional:
+        if self.config.conditioning.type != "attributes":
             raise ValueError("editing needs an attribute-conditioned model (conditioning.type=attributes)")
         if not 0 < strength <= 1:
             raise ValueError(f"strength must lie in (0, 1], got {strength}")
         x = load_face(image, self.config.data.image_size)
+        latent_x = self.autoencoder.encode(x.to(self.device)).cpu()
         source = attribute_matrix(source_attributes, 1)
         target = source.clone()
         changed = attribute_matrix(changes, 1)
@@ -193,7 +223,7 @@ class FacePipeline:
         def invert(chunk, c):
             return self.objective.invert(self.net, chunk, steps=steps, cond=c, strength=strength)
 
-        latent = self._batched(invert, x, Condition(attributes=source), 1, False, "inverting")
+        latent = self._batched(invert, latent_x, Condition(attributes=source), 1, False, "inverting", decode_outputs=False)
         results = {"input": x}
         for name, attrs, guidance in (("reconstruction", source, 1.0), ("edited", target, scale)):
 

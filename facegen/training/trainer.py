@@ -19,9 +19,19 @@ from accelerate import Accelerator
 from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
-from facegen.builders import cache_from_config, model_from_config, objective_from_config
+from facegen.autoencoders import latent_shape
+from facegen.builders import (
+    autoencoder_from_config,
+    cache_from_config,
+    model_from_config,
+    objective_from_config,
+    text_encoder_from_config,
+)
 from facegen.conditioning import Condition
 from facegen.conditioning.attributes import hide_attributes
+from facegen.conditioning.text import drop_text
+from facegen.data.cache import ImageCache
+from facegen.data.encoded import load_or_build_encoded_cache
 from facegen.config import Config, resolved_sampler, save_config
 from facegen.data import random_hflip
 from facegen.models import count_parameters
@@ -99,14 +109,16 @@ class Trainer:
             torch.backends.cudnn.allow_tf32 = True
         self.run_dir = cfg.run_dir
         self.ckpt_root = self.run_dir / "checkpoints"
-        with acc.main_process_first():  # rank 0 builds the cache; the others then open it
-            self.data = cache_from_config(cfg)
+        self.autoencoder = autoencoder_from_config(cfg, device=acc.device)
+        with acc.main_process_first():  # rank 0 builds the caches; the others then open them
+            self.data = self._open_data()
         if cfg.conditioning.type == "attributes" and self.data.attributes is None:
             raise ValueError(f"conditioning.type=attributes needs a dataset with attributes; {cfg.data.dataset} has none")
+        self.encoded = not isinstance(self.data, ImageCache)
         self.order = BatchOrder(len(self.data), tc.batch_size, acc.process_index, acc.num_processes, cfg.seed)
 
         torch.manual_seed(cfg.seed)  # identical initial weights on every rank
-        model = model_from_config(cfg)
+        model = model_from_config(cfg, self.autoencoder)
         self.ema = AveragedModel(model, multi_avg_fn=ema_with_warmup(tc.ema_decay), use_buffers=True)
         self.ema.requires_grad_(False)
         optimizer = torch.optim.AdamW(
@@ -130,16 +142,41 @@ class Trainer:
             self.logger = RunLogger(self.run_dir, resume_step=self.step if resume else None)
         # Fixed noise (and, for conditional models, the attributes of the first training faces), so sample
         # grids of successive steps are comparable.
-        shape = (tc.num_sample_images, 3, cfg.data.image_size, cfg.data.image_size)
+        shape = (tc.num_sample_images, *latent_shape(self.autoencoder, cfg.data.image_size))
         self.sample_noise = torch.randn(shape, generator=torch.Generator().manual_seed(cfg.seed + 1))
         self.sample_cond = None
         if self.conditional:
             rows = np.arange(min(tc.num_sample_images, len(self.data)))
-            self.sample_cond = Condition(attributes=self.data.batch(rows)["attributes"])
+            self.sample_cond = self._condition(self.data.batch(rows), train=False)
 
     @property
     def conditional(self) -> bool:
         return self.cfg.conditioning.type != "none"
+
+    def _open_data(self):
+        """The uint8 image cache, or for latent / text training the encoded cache built from it."""
+        cfg = self.cfg
+        images = cache_from_config(cfg)
+        if cfg.autoencoder.name == "identity" and cfg.conditioning.type != "text":
+            return images
+        text = text_encoder_from_config(cfg, self.accelerator.device) if cfg.conditioning.type == "text" else None
+        encoded = load_or_build_encoded_cache(images, self.autoencoder, text)
+        if text is not None:
+            cfg.conditioning.text_dim = encoded.meta["text_dim"]  # recorded in the saved config for sampling
+        return encoded
+
+    def _condition(self, batch: dict, train: bool = True) -> Condition | None:
+        """The batch's condition, with training-time hiding / dropout applied when ``train``."""
+        cc, device = self.cfg.conditioning, self.accelerator.device
+        if cc.type == "attributes":
+            attributes = batch["attributes"]
+            if train:
+                attributes = hide_attributes(attributes, cc.cfg_dropout, cc.max_mask_rate)
+            return Condition(attributes=attributes.to(device))
+        if cc.type == "text":
+            cond = Condition(**{k: batch[k].to(device) for k in ("text_tokens", "text_mask", "text_pooled")})
+            return drop_text(cond, cc.cfg_dropout) if train else cond
+        return None
 
     @property
     def unwrapped(self) -> torch.nn.Module:
@@ -194,7 +231,7 @@ class Trainer:
                 resolved_sampler(self.cfg), self.cfg.sampler.steps, cond=cond, guidance=self.cfg.sampler.cfg_scale,
                 return_trajectory=True,
             )
-        states = [s.float().clamp(-1, 1).cpu() for s in states]
+        states = [self.autoencoder.decode(s.float()).clamp(-1, 1).cpu() for s in states]
         image = grid(states[-1])
         save_png(image, self.run_dir / "samples" / f"step_{self.step:08d}.png")
         save_gif(trajectory_frames(states), self.run_dir / "gifs" / f"step_{self.step:08d}.gif")
@@ -251,15 +288,17 @@ class Trainer:
     def _train_step(self) -> torch.Tensor:
         acc = self.accelerator
         torch.manual_seed(step_seed(self.cfg.seed, self.step, acc.process_index))
-        batch = self.data.batch(self.order.indices(self.step))
-        images = batch["image"].to(acc.device, non_blocking=True)
-        if self.cfg.data.flip:
-            images = random_hflip(images)
-        cond = None
-        if self.conditional:
-            cc = self.cfg.conditioning
-            attributes = hide_attributes(batch["attributes"], cc.cfg_dropout, cc.max_mask_rate)
-            cond = Condition(attributes=attributes.to(acc.device))
+        indices = self.order.indices(self.step)
+        if self.encoded:  # latents of mirrored faces were encoded ahead: pick them instead of flipping latents
+            flip = torch.rand(len(indices)) < 0.5 if self.cfg.data.flip else None
+            batch = self.data.batch(indices, flip)
+            images = batch["image"].to(acc.device, non_blocking=True)
+        else:
+            batch = self.data.batch(indices)
+            images = batch["image"].to(acc.device, non_blocking=True)
+            if self.cfg.data.flip:
+                images = random_hflip(images)
+        cond = self._condition(batch)
         self.model.train()
         with acc.autocast():
             loss = self.objective(self.forward_model, images, cond)

@@ -1,0 +1,140 @@
+"""The encoded cache: autoencoder latents (of each face and its mirror image), captions and text embeddings,
+computed once so latent or text-conditioned training never runs a frozen encoder per step.
+
+    FOLDER/latents.npy       float16 [N, 2, C, h, w]   (index 1 = the horizontally flipped face)
+    FOLDER/attributes.npy    int8 [N, 40]               (when the source has attributes)
+    FOLDER/captions.txt      one caption per face       (text conditioning)
+    FOLDER/text_tokens.npy   float16 [N, L, D], text_mask.npy bool [N, L], text_pooled.npy float16 [N, D]
+    FOLDER/meta.json         autoencoder, text encoder, caption seed, source cache
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from facegen.data.cache import ImageCache
+from facegen.utils.io import atomic_write_json
+
+ENCODED_FORMAT = 1
+
+
+def encoded_cache_path(image_cache: ImageCache, autoencoder_name: str, text_name: str | None) -> Path:
+    return image_cache.path.with_name(f"{image_cache.path.name}-{autoencoder_name}-{text_name or 'notext'}")
+
+
+@torch.no_grad()
+def build_encoded_cache(
+    image_cache: ImageCache,
+    autoencoder,
+    out_dir: str | Path,
+    text_encoder=None,
+    caption_seed: int = 0,
+    batch_size: int = 64,
+) -> Path:
+    """Encode every cached face (and its mirror) and, with a text encoder, its caption; written atomically."""
+    out_dir = Path(out_dir)
+    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    n = len(image_cache)
+    device = next(iter(autoencoder.parameters()), torch.zeros(())).device
+    latents = None
+    for start in tqdm(range(0, n, batch_size), desc=f"encoding with {autoencoder.name}", unit="batch"):
+        images = image_cache.batch(np.arange(start, min(n, start + batch_size)))["image"].to(device)
+        pair = torch.stack([autoencoder.encode(images), autoencoder.encode(images.flip(-1))], dim=1)
+        if latents is None:
+            latents = np.lib.format.open_memmap(tmp / "latents.npy", "w+", np.float16, (n, *pair.shape[1:]))
+        latents[start : start + len(pair)] = pair.cpu().numpy()
+    latents.flush()
+    meta = {
+        "format": ENCODED_FORMAT,
+        "count": n,
+        "autoencoder": autoencoder.describe(),
+        "source": str(image_cache.path),
+        "source_meta": image_cache.meta,
+    }
+    if image_cache.attributes is not None:
+        np.save(tmp / "attributes.npy", np.asarray(image_cache.attributes))
+    if text_encoder is not None:
+        meta.update(_encode_captions(image_cache, text_encoder, tmp, caption_seed, batch_size))
+    atomic_write_json(tmp / "meta.json", meta)
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    os.rename(tmp, out_dir)
+    return out_dir
+
+
+def _encode_captions(image_cache: ImageCache, text_encoder, folder: Path, seed: int, batch_size: int) -> dict:
+    from facegen.text.captions import captions_for
+
+    if image_cache.attributes is None:
+        raise ValueError("text conditioning needs captions, and captions come from attributes: this dataset has none")
+    captions = captions_for(torch.from_numpy(np.asarray(image_cache.attributes)).float(), seed=seed)
+    (folder / "captions.txt").write_text("".join(c + "\n" for c in captions))
+    arrays: dict[str, np.ndarray] = {}
+    for start in tqdm(range(0, len(captions), batch_size), desc=f"embedding captions with {text_encoder.name}"):
+        tokens, mask, pooled = text_encoder.encode(captions[start : start + batch_size])
+        for name, value, dtype in (("text_tokens", tokens, np.float16), ("text_mask", mask, np.bool_),
+                                   ("text_pooled", pooled, np.float16)):
+            if name not in arrays:
+                arrays[name] = np.lib.format.open_memmap(
+                    folder / f"{name}.npy", "w+", dtype, (len(captions), *value.shape[1:])
+                )
+            arrays[name][start : start + len(value)] = value.cpu().numpy()
+    for array in arrays.values():
+        array.flush()
+    return {"text_encoder": text_encoder.describe(), "caption_seed": seed, "text_dim": int(arrays["text_pooled"].shape[1])}
+
+
+class EncodedCache:
+    """Memory-mapped view of an encoded cache; ``batch`` picks each face or its mirror as asked."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.meta = json.loads((self.path / "meta.json").read_text())
+        self.latents = np.load(self.path / "latents.npy", mmap_mode="r")
+
+        def optional(name: str):
+            file = self.path / f"{name}.npy"
+            return np.load(file, mmap_mode="r") if file.exists() else None
+
+        self.attributes = optional("attributes")
+        self.text_tokens, self.text_mask, self.text_pooled = (optional(n) for n in ("text_tokens", "text_mask", "text_pooled"))
+        captions = self.path / "captions.txt"
+        self.captions = captions.read_text().splitlines() if captions.exists() else None
+
+    def __len__(self) -> int:
+        return len(self.latents)
+
+    def batch(self, indices, flip: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        indices = np.asarray(indices)
+        which = np.zeros(len(indices), dtype=np.int64) if flip is None else flip.cpu().numpy().astype(np.int64)
+        out = {"image": torch.from_numpy(self.latents[indices, which].astype(np.float32))}
+        if self.attributes is not None:
+            out["attributes"] = torch.from_numpy(np.asarray(self.attributes[indices], dtype=np.float32))
+        if self.text_tokens is not None:
+            out["text_tokens"] = torch.from_numpy(self.text_tokens[indices].astype(np.float32))
+            out["text_mask"] = torch.from_numpy(np.asarray(self.text_mask[indices]))
+            out["text_pooled"] = torch.from_numpy(self.text_pooled[indices].astype(np.float32))
+        return out
+
+
+def load_or_build_encoded_cache(image_cache: ImageCache, autoencoder, text_encoder=None) -> EncodedCache:
+    """Open the encoded cache beside ``image_cache`` if it matches the encoders, else build it."""
+    path = encoded_cache_path(image_cache, autoencoder.name, text_encoder.name if text_encoder else None)
+    if (path / "meta.json").exists():
+        cache = EncodedCache(path)
+        wanted_text = text_encoder.describe() if text_encoder else None
+        if cache.meta.get("format") == ENCODED_FORMAT and cache.meta["autoencoder"] == autoencoder.describe() and (
+            cache.meta.get("text_encoder") == wanted_text
+        ):
+            return cache
+    print(f"facegen: encoding {len(image_cache)} faces into {path}")
+    return EncodedCache(build_encoded_cache(image_cache, autoencoder, path, text_encoder))
