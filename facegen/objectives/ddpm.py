@@ -93,6 +93,7 @@ class DDPM:
         progress: bool = False,
         eta: float = 0.0,
         generator: torch.Generator | None = None,
+        start: float = 0.0,
     ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """Images from ``noise`` (standard normal); with ``return_trajectory`` also the steps + 1 states."""
         if sampler not in self.samplers:
@@ -110,6 +111,7 @@ class DDPM:
             generator=generator,
             return_trajectory=return_trajectory,
             progress=progress,
+            start=start,
         )
 
     def invert(
@@ -120,6 +122,10 @@ class DDPM:
         cond: Condition | None = None,
         guidance: float = 1.0,
         progress: bool = False,
+        strength: float = 1.0,
     ) -> torch.Tensor:
-        """The noise that deterministic DDIM sampling (same steps, cond, guidance) maps back to ``images``."""
-        return invert_ddim(self.model_fn(net, cond, guidance), images, steps, self.noise_scheduler.config, progress)
+        """The noise that deterministic DDIM sampling (same steps, cond, guidance) maps back to ``images``; with
+        ``strength`` < 1 the partly noised latent that sampling with ``start = 1 - strength`` maps back."""
+        return invert_ddim(
+            self.model_fn(net, cond, guidance), images, steps, self.noise_scheduler.config, progress, strength
+        )

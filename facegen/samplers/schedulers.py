@@ -52,8 +52,12 @@ def sample_scheduler(
     generator: torch.Generator | None = None,
     return_trajectory: bool = False,
     progress: bool = False,
+    start: float = 0.0,
 ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
     """Denoise ``noise`` from the last training timestep down to an image.
+
+    ``start`` in [0, 1) skips that fraction of the steps: the input is then a partly noised (or partly inverted)
+    image, as an edit of strength ``1 - start`` produces.
 
     ``train_config`` is keyword-only and required: a scheduler that does not match training samples garbage.
     ``eta`` (DDIM only) blends in fresh noise: 0 is the deterministic DDIM ODE, 1 is DDPM-like. ``generator`` drives
@@ -68,7 +72,8 @@ def sample_scheduler(
     step_options = {"generator": generator} | ({"eta": eta} if name == "ddim" else {})
     x = noise
     states = [x]
-    for t in tqdm(scheduler.timesteps, desc="sampling", leave=False, disable=not progress):
+    skip = steps - round(steps * (1.0 - start))
+    for t in tqdm(scheduler.timesteps[skip:], desc="sampling", leave=False, disable=not progress):
         output = model_fn(scheduler.scale_model_input(x, t), t.expand(x.shape[0]))
         x = scheduler.step(output, t, x, **step_options).prev_sample
         states.append(x)
@@ -77,9 +82,15 @@ def sample_scheduler(
 
 @torch.no_grad()
 def invert_ddim(
-    model_fn: ModelFn, images: torch.Tensor, steps: int, train_config: Mapping, progress: bool = False
+    model_fn: ModelFn,
+    images: torch.Tensor,
+    steps: int,
+    train_config: Mapping,
+    progress: bool = False,
+    strength: float = 1.0,
 ) -> torch.Tensor:
-    """Run the deterministic DDIM ODE backwards, images -> latents at the last timestep, where sampling starts.
+    """Run the deterministic DDIM ODE backwards, images -> latents at the last timestep, where sampling starts
+    (or, with ``strength`` < 1, only that fraction of the way: where a sample with ``start = 1 - strength`` begins).
 
     As in diffusers' inversion pipelines, each step evaluates the model at the timestep it moves to: the first
     step starts from the clean image, which has no timestep of its own.
@@ -88,6 +99,6 @@ def invert_ddim(
     scheduler = DDIMInverseScheduler.from_config(train_config, **_INFERENCE_OPTIONS)
     scheduler.set_timesteps(steps, device=images.device)
     x = images
-    for t in tqdm(scheduler.timesteps, desc="inverting", leave=False, disable=not progress):
+    for t in tqdm(scheduler.timesteps[: round(steps * strength)], desc="inverting", leave=False, disable=not progress):
         x = scheduler.step(model_fn(x, t.expand(x.shape[0])), t, x).prev_sample
     return x

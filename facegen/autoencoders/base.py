@@ -1,0 +1,88 @@
+"""The one interface latent diffusion sees: a frozen ``encode``/``decode`` pair between [-1, 1] pixels and latents."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+
+class Autoencoder(nn.Module):
+    """A frozen autoencoder: ``encode`` maps images [B, 3, H, W] in [-1, 1] to latents [B, C, H/f, W/f] scaled for
+    diffusion (std about 1); ``decode`` maps them back to images in [-1, 1] (clamped).
+
+    Both run under ``torch.no_grad()`` in chunks of ``batch_size`` images, cast inputs to the autoencoder's device
+    and dtype, and return float32 on the input's device, so callers never track where the autoencoder lives.
+    Subclasses implement ``_encode`` / ``_decode`` on one chunk, including any scaling.
+    """
+
+    name: str
+    latent_channels: int
+    downsample: int
+    scaling_factor: float
+    shift_factor: float = 0.0
+    source: str | None = None
+
+    def __init__(self, batch_size: int = 32) -> None:
+        super().__init__()
+        self.batch_size = batch_size
+
+    def freeze(self) -> Autoencoder:
+        self.eval()
+        self.requires_grad_(False)
+        return self
+
+    def train(self, mode: bool = True) -> Autoencoder:
+        # Stays in eval mode even when a parent module calls .train(): the weights are pretrained and frozen.
+        return super().train(False)
+
+    def _encode(self, images: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def _decode(self, latents: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def encode(self, images: Tensor) -> Tensor:
+        if images.ndim != 4 or images.shape[1] != 3:
+            raise ValueError(f"encode expects images [B, 3, H, W], got shape {tuple(images.shape)}")
+        height, width = images.shape[-2:]
+        if height % self.downsample or width % self.downsample:
+            raise ValueError(f"{self.name}: image size {height}x{width} is not divisible by {self.downsample}")
+        return self._batched(self._encode, images)
+
+    def decode(self, latents: Tensor) -> Tensor:
+        if latents.ndim != 4 or latents.shape[1] != self.latent_channels:
+            raise ValueError(
+                f"{self.name}: decode expects latents [B, {self.latent_channels}, h, w], got {tuple(latents.shape)}"
+            )
+        return self._batched(self._decode, latents).clamp(-1.0, 1.0)
+
+    def _batched(self, fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+        param = next(self.parameters())
+        with torch.no_grad():
+            chunks = [fn(c.to(param.device, param.dtype)).to(x.device, torch.float32) for c in x.split(self.batch_size)]
+        return torch.cat(chunks)
+
+    def describe(self) -> dict[str, Any]:
+        """What a checkpoint records, so a pipeline can rebuild the same latent space."""
+        return {
+            "name": self.name,
+            "latent_channels": self.latent_channels,
+            "downsample": self.downsample,
+            "scaling_factor": self.scaling_factor,
+            "shift": self.shift_factor,
+            "source": self.source,
+        }
+
+
+def latent_shape(autoencoder: Autoencoder, image_size: int) -> tuple[int, int, int]:
+    """(C, h, w) of the latents of a square ``image_size`` image."""
+    if image_size % autoencoder.downsample:
+        raise ValueError(
+            f"image_size {image_size} is not divisible by the {autoencoder.name} downsampling factor "
+            f"{autoencoder.downsample}"
+        )
+    side = image_size // autoencoder.downsample
+    return autoencoder.latent_channels, side, side
