@@ -95,3 +95,15 @@ def cache_from_config(cfg: Config):
         cache_dir=cfg.data.cache_dir,
         num_workers=cfg.data.num_workers,
     )
+
+
+def encoded_cache_from_config(cfg: Config, device=None, autoencoder=None):
+    """Latents of every face and its mirror (and caption embeddings for text conditioning), built once."""
+    from facegen.data.encoded import load_or_build_encoded_cache
+
+    text = text_encoder_from_config(cfg, device) if cfg.conditioning.type == "text" else None
+    autoencoder = autoencoder or autoencoder_from_config(cfg, device)
+    encoded = load_or_build_encoded_cache(cache_from_config(cfg), autoencoder, text)
+    if text is not None:
+        cfg.conditioning.text_dim = encoded.meta["text_dim"]  # the embedder's input width, saved with the run
+    return encoded

@@ -102,6 +102,13 @@ def cmd_data_prepare(args: argparse.Namespace) -> None:
     print(f"cache ready: {len(cache)} images at {cfg.data.image_size}px in {cache.path}")
 
 
+def cmd_data_encode(args: argparse.Namespace) -> None:
+    from facegen.builders import encoded_cache_from_config
+
+    cache = encoded_cache_from_config(_config(args))
+    print(f"encoded cache ready: {len(cache)} faces (and their mirrors) in {cache.path}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="facegen", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -159,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(prepare)
     prepare.add_argument("--download", action="store_true", help="try to download CelebA into data.root first")
     prepare.set_defaults(func=cmd_data_prepare)
+    encode = data.add_parser("encode", help="run the autoencoder (and text encoder) once over the cached faces")
+    _add_config_args(encode)
+    encode.set_defaults(func=cmd_data_encode)
     return parser
 
 

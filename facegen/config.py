@@ -22,7 +22,7 @@ class ConfigError(ValueError):
 
 @dataclass
 class DataConfig:
-    dataset: Literal["celeba", "folder"] = "celeba"
+    dataset: Literal["celeba", "celebahq", "folder"] = "celeba"
     root: str = "../shared/data/celeba"
     split: Literal["train", "valid", "test", "all"] = "train"
     image_size: int = 32

@@ -94,8 +94,13 @@ class ImageFileDataset(Dataset):
             return None
 
     def labels(self, index: int) -> dict[str, torch.Tensor]:
-        """Extra item fields for image ``index`` (attributes, identity)."""
-        return {}
+        """Extra item fields for image ``index``: attributes and identity, when the dataset has them."""
+        fields = {}
+        if self.attributes is not None:
+            fields["attributes"] = torch.from_numpy(self.attributes[index].astype(np.float32))
+        if self.identities is not None:
+            fields["identity"] = torch.tensor(self.identities[index], dtype=torch.int64)
+        return fields
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         n = len(self)

@@ -9,10 +9,11 @@ from torch.utils.data import DataLoader, Dataset
 
 from facegen.data.base import ImageFileDataset
 from facegen.data.celeba import CelebA
+from facegen.data.celebahq import CelebAHQ
 from facegen.data.folder import ImageFolder
 
-DATASET_KINDS = ("celeba", "folder")
-DEFAULT_CROP = {"celeba": 178, "folder": None}
+DATASET_KINDS = ("celeba", "celebahq", "folder")
+DEFAULT_CROP = {"celeba": 178, "celebahq": None, "folder": None}
 
 
 def resolve_crop(kind: str, crop: int | str | None) -> int | None:
@@ -43,6 +44,8 @@ def build_dataset(
         raise ValueError(f"build_dataset needs the root folder of the {kind} data")
     if kind == "celeba":
         return CelebA(root, split, image_size, crop, flip, return_attributes, return_identity, max_images)
+    if kind == "celebahq":
+        return CelebAHQ(root, image_size, crop, flip, max_images=max_images)
     return ImageFolder(root, image_size, crop, flip, max_images=max_images)
 
 

@@ -98,11 +98,3 @@ class CelebA(ImageFileDataset):
         self.attributes = values[keep] if return_attributes else None
         if return_identity:
             self.identities = _lookup(read_identity_file(identity_path), filenames, identity_path)
-
-    def labels(self, index: int) -> dict[str, torch.Tensor]:
-        fields = {}
-        if self.attributes is not None:
-            fields["attributes"] = torch.from_numpy(self.attributes[index].astype(np.float32))
-        if self.identities is not None:
-            fields["identity"] = torch.tensor(self.identities[index], dtype=torch.int64)
-        return fields

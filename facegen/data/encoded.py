@@ -76,7 +76,7 @@ def _encode_captions(image_cache: ImageCache, text_encoder, folder: Path, seed: 
 
     if image_cache.attributes is None:
         raise ValueError("text conditioning needs captions, and captions come from attributes: this dataset has none")
-    captions = captions_for(torch.from_numpy(np.asarray(image_cache.attributes)).float(), seed=seed)
+    captions = captions_for(np.array(image_cache.attributes), seed=seed)
     (folder / "captions.txt").write_text("".join(c + "\n" for c in captions))
     arrays: dict[str, np.ndarray] = {}
     for start in tqdm(range(0, len(captions), batch_size), desc=f"embedding captions with {text_encoder.name}"):

@@ -92,7 +92,7 @@ class ClassifierFeatures:
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
         path = Path(path) if path is not None else SHIPPED_WEIGHTS
-        self.model = load_attribute_classifier(path)
+        self.model = load_attribute_classifier(path).to(memory_format=torch.channels_last)  # faster on CPU
         sha = file_sha256(path)
         self.id = f"celeba-attr-cnn-{sha[:12]}"
         self.protocol: dict[str, Any] = {
@@ -103,6 +103,6 @@ class ClassifierFeatures:
         }
 
     def __call__(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        x = images.to(torch.float32) / 127.5 - 1.0
+        x = (images.to(torch.float32) / 127.5 - 1.0).contiguous(memory_format=torch.channels_last)
         features = self.model.features(x)
         return {"features": features, "logits": self.model.head(features)}

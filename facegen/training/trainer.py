@@ -23,15 +23,14 @@ from facegen.autoencoders import latent_shape
 from facegen.builders import (
     autoencoder_from_config,
     cache_from_config,
+    encoded_cache_from_config,
     model_from_config,
     objective_from_config,
-    text_encoder_from_config,
 )
 from facegen.conditioning import Condition
 from facegen.conditioning.attributes import hide_attributes
 from facegen.conditioning.text import drop_text
 from facegen.data.cache import ImageCache
-from facegen.data.encoded import load_or_build_encoded_cache
 from facegen.config import Config, resolved_sampler, save_config
 from facegen.data import random_hflip
 from facegen.models import count_parameters
@@ -156,14 +155,9 @@ class Trainer:
     def _open_data(self):
         """The uint8 image cache, or for latent / text training the encoded cache built from it."""
         cfg = self.cfg
-        images = cache_from_config(cfg)
         if cfg.autoencoder.name == "identity" and cfg.conditioning.type != "text":
-            return images
-        text = text_encoder_from_config(cfg, self.accelerator.device) if cfg.conditioning.type == "text" else None
-        encoded = load_or_build_encoded_cache(images, self.autoencoder, text)
-        if text is not None:
-            cfg.conditioning.text_dim = encoded.meta["text_dim"]  # recorded in the saved config for sampling
-        return encoded
+            return cache_from_config(cfg)
+        return encoded_cache_from_config(cfg, self.accelerator.device, self.autoencoder)
 
     def _condition(self, batch: dict, train: bool = True) -> Condition | None:
         """The batch's condition, with training-time hiding / dropout applied when ``train``."""
