@@ -2,7 +2,8 @@
 
     python benchmarks/train_throughput.py --config configs/celeba32_tiny.yaml [key=value ...] [--steps 20]
 
-Runs the real objective, model and AdamW step on random images of the configured size (so it needs no data),
+Runs the real objective, model and AdamW step on random inputs of the model's input shape (pixels, or the
+autoencoder's latents, which training reads from the encoded cache), so it needs no data,
 after a few warm-up steps that absorb allocation and ``torch.compile`` time.
 """
 
@@ -16,19 +17,22 @@ import time
 
 import torch
 
-from facegen.builders import model_from_config, objective_from_config
+from facegen.autoencoders import latent_shape
+from facegen.builders import autoencoder_from_config, model_from_config, objective_from_config
 from facegen.config import load_config
 from facegen.models import count_parameters
 
 
 def measure(cfg, steps: int, warmup: int, device: torch.device) -> dict:
     torch.manual_seed(0)
-    model = model_from_config(cfg).to(device)
+    autoencoder = autoencoder_from_config(cfg)
+    model = model_from_config(cfg, autoencoder).to(device)
     forward = torch.compile(model) if cfg.train.compile else model
     objective = objective_from_config(cfg)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr)
-    size, batch = cfg.data.image_size, cfg.train.batch_size
-    images = torch.rand(batch, 3, size, size, device=device) * 2 - 1
+    batch = cfg.train.batch_size
+    shape = latent_shape(autoencoder, cfg.data.image_size)  # training reads cached latents: no encoder per step
+    images = torch.randn(batch, *shape, device=device)
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.train.mixed_precision)
 
     def step() -> None:
@@ -57,7 +61,9 @@ def measure(cfg, steps: int, warmup: int, device: torch.device) -> dict:
     return {
         "model": f"{cfg.model.name}-{cfg.model.size}/{cfg.model.patch_size}",
         "params_m": round(count_parameters(model) / 1e6, 2),
-        "image_size": size,
+        "image_size": cfg.data.image_size,
+        "autoencoder": cfg.autoencoder.name,
+        "model_input": list(shape),
         "batch_size": batch,
         "mixed_precision": cfg.train.mixed_precision,
         "compile": cfg.train.compile,

@@ -92,6 +92,30 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
     print(f"wrote strip.png and interpolation.gif ({len(frames)} frames) to {out}")
 
 
+def cmd_eval(args: argparse.Namespace) -> None:
+    import json
+
+    from facegen.evaluation import format_report_table
+    from facegen.pipeline import FacePipeline
+    from facegen.scoring import score
+    from facegen.utils.io import atomic_write_json
+
+    pipe = FacePipeline.from_checkpoint(args.checkpoint, device=args.device)
+    celeba_root = args.celeba_root or (pipe.config.data.root if pipe.config.data.dataset == "celeba" else None)
+    report = score(
+        pipe, [m.strip() for m in args.metrics.split(",") if m.strip()], args.num_samples, args.ref, celeba_root,
+        seed=args.seed, steps=args.steps, cfg_scale=args.cfg_scale, batch_size=args.batch_size,
+        inception_weights=args.inception_weights, clip_model=args.clip_model,
+        max_reference_images=args.max_reference_images,
+    )
+    print(format_report_table(report))
+    if args.out:
+        atomic_write_json(args.out, report)
+        print(f"report written to {args.out}")
+    else:
+        print(json.dumps(report["protocol"], indent=2))
+
+
 def cmd_data_prepare(args: argparse.Namespace) -> None:
     from facegen.builders import cache_from_config
 
@@ -160,6 +184,26 @@ def build_parser() -> argparse.ArgumentParser:
     interp.add_argument("--device")
     _add_guidance_args(interp)
     interp.set_defaults(func=cmd_interpolate)
+
+    ev = sub.add_parser("eval", help="generate from a checkpoint and score the samples (FID/KID, FD_attr, ...)")
+    ev.add_argument("--checkpoint", required=True)
+    ev.add_argument("--num-samples", type=int, default=1000)
+    ev.add_argument(
+        "--metrics", default="fd_attr,kid_attr",
+        help="comma list of fid, kid, fd_attr, kid_attr, attr_consistency, clip_score",
+    )
+    ev.add_argument("--ref", default="celeba:test", help="celeba:test, celeba:valid or folder:/path")
+    ev.add_argument("--celeba-root", help="default: the run's data.root")
+    ev.add_argument("--max-reference-images", type=int)
+    ev.add_argument("--inception-weights", help="pt_inception-2015-12-05-6726825d.pth for fid/kid offline")
+    ev.add_argument("--clip-model", help="a local CLIP folder for clip_score")
+    ev.add_argument("--steps", type=int)
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--batch-size", type=int, default=64)
+    ev.add_argument("--out", help="write the JSON report here")
+    ev.add_argument("--device")
+    _add_guidance_args(ev)
+    ev.set_defaults(func=cmd_eval)
 
     data = sub.add_parser("data", help="datasets and caches").add_subparsers(dest="data_command", required=True)
     prepare = data.add_parser("prepare", help="decode a dataset once into the uint8 cache training reads")

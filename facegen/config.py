@@ -123,6 +123,20 @@ class TrainConfig:
 
 
 @dataclass
+class EvalConfig:
+    """Evaluation during training: every ``every`` steps, score EMA samples and keep the best checkpoint."""
+
+    every: int = 0  # steps between evaluations (0 = never)
+    metrics: list[str] = field(default_factory=lambda: ["fd_attr"])
+    best_metric: str = "fd_attr"
+    num_samples: int = 500
+    ref: str = "celeba:valid"
+    max_reference_images: int | None = 2000
+    steps: int | None = None  # sampler steps (null: sampler.steps)
+    inception_weights: str | None = None  # for fid/kid offline (or $FACEGEN_INCEPTION_WEIGHTS)
+
+
+@dataclass
 class Config:
     exp_name: str = "facegen"
     output_dir: str = "runs"
@@ -134,6 +148,7 @@ class Config:
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
     @property
     def run_dir(self) -> Path:
@@ -246,6 +261,16 @@ def validate(cfg: Config) -> Config:
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
+    from facegen.evaluation.metric_names import ALL_METRICS
+
+    unknown = [m for m in cfg.eval.metrics if m not in ALL_METRICS]
+    if unknown or cfg.eval.best_metric not in cfg.eval.metrics:
+        raise ConfigError(
+            f"eval.metrics must be a subset of {list(ALL_METRICS)} containing eval.best_metric; "
+            f"got metrics={cfg.eval.metrics}, best_metric={cfg.eval.best_metric!r}"
+        )
+    if cfg.eval.every < 0 or cfg.eval.num_samples < 2:
+        raise ConfigError("eval.every must be >= 0 and eval.num_samples >= 2")
     pairs = OBJECTIVE_CHOICES[cfg.objective.name]
     if cfg.objective.prediction not in (None, *pairs["prediction"]):
         raise ConfigError(

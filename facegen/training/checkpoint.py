@@ -102,6 +102,12 @@ def mark_best(ckpt_root: str | Path, checkpoint: str | Path, metric: str, value:
     _swap_symlink(ckpt_root / "best", Path(checkpoint).name)
 
 
+def load_best(ckpt_root: str | Path) -> dict[str, Any] | None:
+    """``{"checkpoint", "metric", "value"}`` of the best checkpoint so far, or None."""
+    path = Path(ckpt_root) / "best.json"
+    return json.loads(path.read_text()) if path.exists() and (Path(ckpt_root) / "best").exists() else None
+
+
 def step_dirs(ckpt_root: str | Path) -> list[Path]:
     root = Path(ckpt_root)
     found = [p for p in root.iterdir() if STEP_DIR.match(p.name) and p.is_dir()] if root.is_dir() else []

@@ -30,8 +30,9 @@ class RunLogger:
         for name, value in values.items():
             if isinstance(value, (int, float)) and math.isfinite(value):
                 self.writer.add_scalar(f"{prefix}/{name}", value, step)
+        names = values if prefix == "train" else {f"{prefix}/{k}": v for k, v in values.items()}
         with self.metrics_path.open("a") as handle:
-            handle.write(json.dumps({"step": step, **values}) + "\n")
+            handle.write(json.dumps({"step": step, **names}) + "\n")
 
     def image(self, step: int, tag: str, image: torch.Tensor) -> None:
         """``image``: one [-1, 1] picture [3, H, W] (a grid or a trajectory strip)."""

@@ -34,7 +34,7 @@ from facegen.data.cache import ImageCache
 from facegen.config import Config, resolved_sampler, save_config
 from facegen.data import random_hflip
 from facegen.models import count_parameters
-from facegen.training.checkpoint import load_checkpoint, prune_checkpoints, save_checkpoint
+from facegen.training.checkpoint import load_best, load_checkpoint, mark_best, prune_checkpoints, save_checkpoint
 from facegen.training.logging import RunLogger
 from facegen.utils.images import grid, save_gif, save_png, trajectory_frames, trajectory_strip
 from facegen.utils.io import atomic_write_json
@@ -232,6 +232,30 @@ class Trainer:
         self.logger.image(self.step, "samples/ema", image)
         self.logger.image(self.step, "samples/trajectory", trajectory_strip(states))
 
+    def evaluate(self) -> None:
+        """Checkpoint, score EMA samples (``eval.*``), log ``eval/<metric>`` and move ``best`` when it improves."""
+        from facegen.evaluation import is_better
+        from facegen.pipeline import FacePipeline
+        from facegen.scoring import score
+
+        ec, acc = self.cfg.eval, self.accelerator
+        path = self.save()
+        if acc.is_main_process:
+            pipe = FacePipeline(self.ema.module.eval(), self.objective, self.cfg, acc.device, self.autoencoder, path)
+            celeba_root = self.cfg.data.root if self.cfg.data.dataset == "celeba" else None
+            report = score(
+                pipe, ec.metrics, ec.num_samples, ec.ref, celeba_root, seed=self.cfg.seed, steps=ec.steps,
+                progress=False, max_reference_images=ec.max_reference_images, inception_weights=ec.inception_weights,
+            )
+            atomic_write_json(self.run_dir / "eval" / f"step_{self.step:08d}.json", report)
+            values = {name: report["metrics"][name] for name in ec.metrics}
+            self.logger.scalars(self.step, values, prefix="eval")
+            value = values[ec.best_metric]
+            best = load_best(self.ckpt_root)
+            if best is None or best["metric"] != ec.best_metric or is_better(ec.best_metric, value, best["value"]):
+                mark_best(self.ckpt_root, path, ec.best_metric, value)
+        acc.wait_for_everyone()
+
     def train(self, stop_at: int | None = None) -> dict:
         """Train until ``stop_at`` (default ``train.max_steps``) or ``train.max_minutes``; returns a summary."""
         cfg, tc, acc = self.cfg, self.cfg.train, self.accelerator
@@ -265,7 +289,9 @@ class Trainer:
                 bar.update(1)
                 if tc.sample_every and self.step % tc.sample_every == 0 and acc.is_main_process:
                     self.log_samples()
-                if self.step % tc.ckpt_every == 0:
+                if self.cfg.eval.every and self.step % self.cfg.eval.every == 0:
+                    self.evaluate()  # saves the checkpoint it scores
+                elif self.step % tc.ckpt_every == 0:
                     self.save()
         except KeyboardInterrupt:
             acc.print(f"\ninterrupted at step {self.step}: saving a checkpoint before exiting")
