@@ -36,7 +36,11 @@ def main() -> None:
         pair = []
         for value in (0, 1):
             faces = pipe.generate(
-                args.columns, steps=args.steps, attributes={name: value}, cfg_scale=args.cfg_scale, noise=noise,
+                args.columns,
+                steps=args.steps,
+                attributes={name: value},
+                cfg_scale=args.cfg_scale,
+                noise=noise,
                 progress=False,
             )
             rows.append(faces)

@@ -57,8 +57,12 @@ def main() -> None:
             item = faces[i]
             target = -item["attributes"][index].item()  # flip the attribute the face has or lacks
             result = pipe.edit(
-                item["image"], create_attribute_vector({name: int(target > 0)}), strength=args.strength,
-                steps=args.steps, cfg_scale=args.cfg_scale, source_attributes=item["attributes"],
+                item["image"],
+                create_attribute_vector({name: int(target > 0)}),
+                strength=args.strength,
+                steps=args.steps,
+                cfg_scale=args.cfg_scale,
+                source_attributes=item["attributes"],
             )
             change = (result["edited"][0] - result["reconstruction"][0]).abs().mean(dim=0)  # [S, S]
             inside.append(change[mask].mean().item())
@@ -66,10 +70,19 @@ def main() -> None:
             if i < 4:
                 rows.append((name, result))
         mean_in, mean_out = sum(inside) / len(inside), sum(outside) / len(outside)
-        report[name] = {"inside": round(mean_in, 4), "outside": round(mean_out, 4), "ratio": round(mean_in / mean_out, 2)}
+        report[name] = {
+            "inside": round(mean_in, 4),
+            "outside": round(mean_out, 4),
+            "ratio": round(mean_in / mean_out, 2),
+        }
     report["protocol"] = {
-        "checkpoint": str(pipe.checkpoint), "faces": len(faces), "split": "test", "strength": args.strength,
-        "cfg_scale": args.cfg_scale, "steps": args.steps, "change": "mean |edited - reconstruction| over RGB in [-1, 1]",
+        "checkpoint": str(pipe.checkpoint),
+        "faces": len(faces),
+        "split": "test",
+        "strength": args.strength,
+        "cfg_scale": args.cfg_scale,
+        "steps": args.steps,
+        "change": "mean |edited - reconstruction| over RGB in [-1, 1]",
     }
     print(json.dumps(report, indent=2))
     if args.out:

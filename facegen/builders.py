@@ -60,7 +60,9 @@ def model_from_config(cfg: Config, autoencoder=None) -> nn.Module:
         if key in accepted:
             options[key] = value
         elif value != getattr(defaults, key):  # e.g. a DiT patch size left in a config switched to model.name=unet
-            warnings.warn(f"model.{key}={value!r} does not apply to model.name={cfg.model.name!r}: ignored", stacklevel=2)
+            warnings.warn(
+                f"model.{key}={value!r} does not apply to model.name={cfg.model.name!r}: ignored", stacklevel=2
+            )
     return build_model(
         cfg.model.name, image_size=size, in_channels=channels, cond_embedder=embedder_from_config(cfg), **options
     )

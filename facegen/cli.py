@@ -1,11 +1,11 @@
 """The ``facegen`` command: parses arguments and calls the library (no logic lives here).
 
-    facegen train --config configs/celeba32_tiny.yaml train.max_steps=2000 [--resume auto]
-    facegen sample --checkpoint runs/celeba32_tiny --num-samples 16 --steps 50 --sampler heun --out out/ --gif
-    facegen sample --checkpoint runs/celeba32_attr --attributes "Smiling=1,Eyeglasses=1" --cfg-scale 2.0 --out out/
-    facegen edit --checkpoint runs/celeba32_attr --image face.jpg --set "Smiling=1" --strength 0.6 --out edit/
-    facegen interpolate --checkpoint runs/celeba32_attr --from "Male=1,Smiling=0" --to "Male=0,Smiling=1" --out interp/
-    facegen data prepare --config configs/celeba32_tiny.yaml [--download]
+facegen train --config configs/celeba32_tiny.yaml train.max_steps=2000 [--resume auto]
+facegen sample --checkpoint runs/celeba32_tiny --num-samples 16 --steps 50 --sampler heun --out out/ --gif
+facegen sample --checkpoint runs/celeba32_attr --attributes "Smiling=1,Eyeglasses=1" --cfg-scale 2.0 --out out/
+facegen edit --checkpoint runs/celeba32_attr --image face.jpg --set "Smiling=1" --strength 0.6 --out edit/
+facegen interpolate --checkpoint runs/celeba32_attr --from "Male=1,Smiling=0" --to "Male=0,Smiling=1" --out interp/
+facegen data prepare --config configs/celeba32_tiny.yaml [--download]
 """
 
 from __future__ import annotations
@@ -65,7 +65,11 @@ def cmd_edit(args: argparse.Namespace) -> None:
 
     pipe = FacePipeline.from_checkpoint(args.checkpoint, device=args.device)
     result = pipe.edit(
-        args.image, args.set, strength=args.strength, steps=args.steps, cfg_scale=args.cfg_scale,
+        args.image,
+        args.set,
+        strength=args.strength,
+        steps=args.steps,
+        cfg_scale=args.cfg_scale,
         source_attributes=args.source,
     )
     out = Path(args.out)
@@ -83,7 +87,11 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
     attributes = (args.start, args.end) if args.start is not None or args.end is not None else None
     seeds = tuple(args.seeds) if args.seeds else None
     frames = pipe.interpolate(
-        attributes=attributes, seeds=seeds, num_frames=args.frames, seed=args.seed, steps=args.steps,
+        attributes=attributes,
+        seeds=seeds,
+        num_frames=args.frames,
+        seed=args.seed,
+        steps=args.steps,
         cfg_scale=args.cfg_scale,
     )
     out = Path(args.out)
@@ -103,9 +111,17 @@ def cmd_eval(args: argparse.Namespace) -> None:
     pipe = FacePipeline.from_checkpoint(args.checkpoint, device=args.device)
     celeba_root = args.celeba_root or (pipe.config.data.root if pipe.config.data.dataset == "celeba" else None)
     report = score(
-        pipe, [m.strip() for m in args.metrics.split(",") if m.strip()], args.num_samples, args.ref, celeba_root,
-        seed=args.seed, steps=args.steps, cfg_scale=args.cfg_scale, batch_size=args.batch_size,
-        inception_weights=args.inception_weights, clip_model=args.clip_model,
+        pipe,
+        [m.strip() for m in args.metrics.split(",") if m.strip()],
+        args.num_samples,
+        args.ref,
+        celeba_root,
+        seed=args.seed,
+        steps=args.steps,
+        cfg_scale=args.cfg_scale,
+        batch_size=args.batch_size,
+        inception_weights=args.inception_weights,
+        clip_model=args.clip_model,
         max_reference_images=args.max_reference_images,
     )
     print(format_report_table(report))
@@ -156,7 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     sample.add_argument("--no-ema", action="store_true", help="use the raw weights instead of the EMA")
     sample.add_argument("--attributes", help='e.g. "Smiling=1,Eyeglasses=1" (1 present, 0 absent, others free)')
-    sample.add_argument("--prompt", help='text-conditioned models: e.g. "a smiling woman with eyeglasses" ("" = unconditional)')
+    sample.add_argument(
+        "--prompt", help='text-conditioned models: e.g. "a smiling woman with eyeglasses" ("" = unconditional)'
+    )
     _add_guidance_args(sample)
     sample.set_defaults(func=cmd_sample)
 
@@ -189,7 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--checkpoint", required=True)
     ev.add_argument("--num-samples", type=int, default=1000)
     ev.add_argument(
-        "--metrics", default="fd_attr,kid_attr",
+        "--metrics",
+        default="fd_attr,kid_attr",
         help="comma list of fid, kid, fd_attr, kid_attr, attr_consistency, clip_score",
     )
     ev.add_argument("--ref", default="celeba:test", help="celeba:test, celeba:valid or folder:/path")

@@ -1,7 +1,7 @@
 """One typed config for every run: loaded from YAML, overridden with dotted ``key=value``, validated, saved resolved.
 
-    cfg = load_config("configs/celeba32_tiny.yaml", ["train.lr=1e-4", "model.size=small"])
-    save_config(cfg, run_dir / "config.yaml")   # enough to rebuild the run without the original YAML
+cfg = load_config("configs/celeba32_tiny.yaml", ["train.lr=1e-4", "model.size=small"])
+save_config(cfg, run_dir / "config.yaml")   # enough to rebuild the run without the original YAML
 """
 
 from __future__ import annotations
@@ -241,7 +241,8 @@ def validate(cfg: Config) -> Config:
     checks = [
         (cfg.data.image_size >= 8, "data.image_size must be at least 8"),
         (
-            cfg.model.name != "dit" or (cfg.data.image_size // LATENT_FACTOR[cfg.autoencoder.name]) % cfg.model.patch_size == 0,
+            cfg.model.name != "dit"
+            or (cfg.data.image_size // LATENT_FACTOR[cfg.autoencoder.name]) % cfg.model.patch_size == 0,
             "data.image_size (divided by the autoencoder's downsampling) must be divisible by model.patch_size",
         ),
         (cfg.train.batch_size >= 1, "train.batch_size must be positive"),

@@ -1,10 +1,10 @@
 """The user-facing generator: one checkpoint -> model + objective + sampler, ready to make and edit faces.
 
-    pipe = FacePipeline.from_checkpoint("runs/celeba32_attr")        # best, else latest; EMA weights
-    faces = pipe.generate(16, attributes={"Smiling": 1, "Eyeglasses": 1}, cfg_scale=2.0, seed=0)  # [-1, 1]
-    edited = pipe.edit("face.jpg", {"Smiling": 1}, strength=0.6)
-    frames = pipe.interpolate(attributes=({"Male": 1, "Smiling": 0}, {"Male": 0, "Smiling": 1}))
-    pipe.save(faces, "out/")
+pipe = FacePipeline.from_checkpoint("runs/celeba32_attr")        # best, else latest; EMA weights
+faces = pipe.generate(16, attributes={"Smiling": 1, "Eyeglasses": 1}, cfg_scale=2.0, seed=0)  # [-1, 1]
+edited = pipe.edit("face.jpg", {"Smiling": 1}, strength=0.6)
+frames = pipe.interpolate(attributes=({"Male": 1, "Smiling": 0}, {"Male": 0, "Smiling": 1}))
+pipe.save(faces, "out/")
 """
 
 from __future__ import annotations
@@ -119,12 +119,17 @@ class FacePipeline:
         return torch.randn(num_samples, *self.latent_shape, generator=generator)
 
     def condition(
-        self, attributes: AttributeSpec | Sequence[AttributeSpec] = None, n: int = 1, prompt: str | Sequence[str] | None = None
+        self,
+        attributes: AttributeSpec | Sequence[AttributeSpec] = None,
+        n: int = 1,
+        prompt: str | Sequence[str] | None = None,
     ) -> Condition | None:
         """The condition for ``n`` images; an unconditional request on a conditional model is the dropped one."""
         kind = self.config.conditioning.type
         if attributes is not None and kind != "attributes":
-            raise ValueError(f"{self.checkpoint} is not attribute-conditioned (conditioning.type={kind}): no attributes")
+            raise ValueError(
+                f"{self.checkpoint} is not attribute-conditioned (conditioning.type={kind}): no attributes"
+            )
         if prompt is not None and kind != "text":
             raise ValueError(f"{self.checkpoint} is not text-conditioned (conditioning.type={kind}): no prompt")
         if kind == "attributes":
@@ -141,7 +146,14 @@ class FacePipeline:
 
     @torch.no_grad()
     def _batched(
-        self, fn, inputs, cond: Condition | None, batch_size: int, progress: bool, desc: str, decode_outputs: bool = True
+        self,
+        fn,
+        inputs,
+        cond: Condition | None,
+        batch_size: int,
+        progress: bool,
+        desc: str,
+        decode_outputs: bool = True,
     ):
         """Run ``fn(chunk, cond_chunk)`` over batches on the device; decodes latents and gathers images (and
         trajectories) on the CPU."""
@@ -223,7 +235,9 @@ class FacePipeline:
         def invert(chunk, c):
             return self.objective.invert(self.net, chunk, steps=steps, cond=c, strength=strength)
 
-        latent = self._batched(invert, latent_x, Condition(attributes=source), 1, False, "inverting", decode_outputs=False)
+        latent = self._batched(
+            invert, latent_x, Condition(attributes=source), 1, False, "inverting", decode_outputs=False
+        )
         results = {"input": x}
         for name, attrs, guidance in (("reconstruction", source, 1.0), ("edited", target, scale)):
 
@@ -257,7 +271,9 @@ class FacePipeline:
         if attributes is not None:
             start, end = (attribute_matrix(a, 1)[0] for a in attributes)
             specs = torch.stack([(1 - w) * start + w * end for w in weights])
-        return self.generate(num_frames, steps=steps, attributes=specs, cfg_scale=cfg_scale, noise=noise, progress=False)
+        return self.generate(
+            num_frames, steps=steps, attributes=specs, cfg_scale=cfg_scale, noise=noise, progress=False
+        )
 
     @staticmethod
     def save(images: torch.Tensor, out_dir: str | Path, trajectory: list[torch.Tensor] | None = None) -> Path:

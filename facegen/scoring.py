@@ -50,19 +50,34 @@ def score(
 
         prompts = captions_for(attributes, seed=seed)
     images = pipe.generate(
-        num_samples, steps=steps, seed=seed, cfg_scale=cfg_scale, batch_size=batch_size, progress=progress,
-        attributes=attributes if kind == "attributes" else None, prompt=prompts,
+        num_samples,
+        steps=steps,
+        seed=seed,
+        cfg_scale=cfg_scale,
+        batch_size=batch_size,
+        progress=progress,
+        attributes=attributes if kind == "attributes" else None,
+        prompt=prompts,
     )
     wanted = list(metrics)
     if kind != "attributes" and ATTR_CONSISTENCY in wanted:
         raise ValueError("attr_consistency needs an attribute-conditioned model")
     report = evaluate(
-        images, wanted, ref=ref, image_size=pipe.config.data.image_size, celeba_root=celeba_root,
+        images,
+        wanted,
+        ref=ref,
+        image_size=pipe.config.data.image_size,
+        celeba_root=celeba_root,
         requested_attributes=attributes if ATTR_CONSISTENCY in wanted else None,
-        prompts=prompts if CLIP_SCORE in wanted else None, batch_size=batch_size, seed=seed, **evaluate_options,
+        prompts=prompts if CLIP_SCORE in wanted else None,
+        batch_size=batch_size,
+        seed=seed,
+        **evaluate_options,
     )
     report["protocol"].update(
-        checkpoint=str(pipe.checkpoint) if pipe.checkpoint else None, sampler_steps=steps or pipe.config.sampler.steps,
-        cfg_scale=pipe.config.sampler.cfg_scale if cfg_scale is None else cfg_scale, generation_seed=seed,
+        checkpoint=str(pipe.checkpoint) if pipe.checkpoint else None,
+        sampler_steps=steps or pipe.config.sampler.steps,
+        cfg_scale=pipe.config.sampler.cfg_scale if cfg_scale is None else cfg_scale,
+        generation_seed=seed,
     )
     return report

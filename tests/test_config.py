@@ -10,7 +10,10 @@ REPO = Path(__file__).resolve().parents[1]
 def test_every_shipped_config_loads():
     paths = sorted((REPO / "configs").glob("*.yaml"))
     assert {p.name for p in paths} >= {
-        "celeba32_tiny.yaml", "celeba64_dit_small.yaml", "celeba64_dit_base.yaml", "celeba64_dit_large.yaml"
+        "celeba32_tiny.yaml",
+        "celeba64_dit_small.yaml",
+        "celeba64_dit_base.yaml",
+        "celeba64_dit_large.yaml",
     }
     for path in paths:
         assert isinstance(load_config(path), Config)

@@ -16,8 +16,16 @@ from facegen.pipeline import FacePipeline
 from facegen.training.trainer import train
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = {"train.batch_size": 4, "train.max_steps": 2, "train.warmup_steps": 1, "train.sample_every": 0,
-        "train.mixed_precision": "fp32", "train.num_sample_images": 2, "sampler.steps": 2, "data.num_workers": 0}
+TINY = {
+    "train.batch_size": 4,
+    "train.max_steps": 2,
+    "train.warmup_steps": 1,
+    "train.sample_every": 0,
+    "train.mixed_precision": "fp32",
+    "train.num_sample_images": 2,
+    "sampler.steps": 2,
+    "data.num_workers": 0,
+}
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +38,9 @@ def overrides(**values):
 
 
 def test_encoded_cache_equals_on_the_fly_encoding(celeba_root, taef2, tmp_path):
-    images = load_or_build_cache("celeba", celeba_root, "train", 64, 178, max_images=8, cache_dir=tmp_path, num_workers=0)
+    images = load_or_build_cache(
+        "celeba", celeba_root, "train", 64, 178, max_images=8, cache_dir=tmp_path, num_workers=0
+    )
     encoded = load_or_build_encoded_cache(images, taef2)
     faces = images.batch(np.arange(8))["image"]
     assert encoded.latents.shape == (8, 2, 32, 8, 8)
@@ -38,17 +48,32 @@ def test_encoded_cache_equals_on_the_fly_encoding(celeba_root, taef2, tmp_path):
     mirrored = torch.from_numpy(encoded.latents[:, 1].astype(np.float32))
     assert torch.allclose(mirrored, taef2.encode(faces.flip(-1)), atol=2e-2)
     batch = encoded.batch([1, 2], flip=torch.tensor([False, True]))
-    assert torch.equal(batch["image"][1], mirrored[2]) and torch.equal(batch["attributes"][0], images.batch([1])["attributes"][0])
+    assert torch.equal(batch["image"][1], mirrored[2]) and torch.equal(
+        batch["attributes"][0], images.batch([1])["attributes"][0]
+    )
     assert load_or_build_encoded_cache(images, taef2).path == encoded.path  # reopened, not rebuilt
 
 
 def test_text_to_face_in_latent_space(celeba_root, shared_dir, tmp_path):
-    cfg = load_config(None, overrides(
-        exp_name="text", output_dir=tmp_path, **{"data.root": celeba_root, "data.cache_dir": tmp_path,
-        "data.max_images": 8, "data.image_size": 64, "autoencoder.name": "taef2",
-        "autoencoder.path": shared_dir / "weights" / "taef2", "model.size": "tiny", "model.depth": 1,
-        "conditioning.type": "text", "sampler.cfg_scale": 3.0},
-    ))
+    cfg = load_config(
+        None,
+        overrides(
+            exp_name="text",
+            output_dir=tmp_path,
+            **{
+                "data.root": celeba_root,
+                "data.cache_dir": tmp_path,
+                "data.max_images": 8,
+                "data.image_size": 64,
+                "autoencoder.name": "taef2",
+                "autoencoder.path": shared_dir / "weights" / "taef2",
+                "model.size": "tiny",
+                "model.depth": 1,
+                "conditioning.type": "text",
+                "sampler.cfg_scale": 3.0,
+            },
+        ),
+    )
     train(cfg)
     run = tmp_path / "text"
     captions = (next(tmp_path.glob("*-taef2-minilm")) / "captions.txt").read_text().splitlines()
@@ -61,8 +86,24 @@ def test_text_to_face_in_latent_space(celeba_root, shared_dir, tmp_path):
     assert not torch.equal(faces, unconditional)
     with pytest.raises(ValueError, match="not attribute-conditioned"):
         pipe.generate(1, attributes="Smiling=1", progress=False)
-    assert main(["sample", "--checkpoint", str(run), "--prompt", "an older man", "--num-samples", "2",
-                 "--steps", "2", "--out", str(tmp_path / "out")]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                "--checkpoint",
+                str(run),
+                "--prompt",
+                "an older man",
+                "--num-samples",
+                "2",
+                "--steps",
+                "2",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "out" / "grid.png").exists()
 
 
@@ -79,10 +120,19 @@ def celebahq_layout(shared_dir: Path, folder: Path, count: int = 4) -> Path:
 
 def test_celebahq256_text_config_runs_and_decodes_256(shared_dir, tmp_path):
     root = celebahq_layout(shared_dir, tmp_path / "celebahq")
-    cfg = load_config(REPO / "configs" / "celebahq256_ldm_unet_text.yaml", overrides(
-        output_dir=tmp_path, **{"data.root": root, "data.cache_dir": tmp_path, "autoencoder.path":
-        shared_dir / "weights" / "taef2", "model.size": "tiny", "conditioning.dim": 32},
-    ))
+    cfg = load_config(
+        REPO / "configs" / "celebahq256_ldm_unet_text.yaml",
+        overrides(
+            output_dir=tmp_path,
+            **{
+                "data.root": root,
+                "data.cache_dir": tmp_path,
+                "autoencoder.path": shared_dir / "weights" / "taef2",
+                "model.size": "tiny",
+                "conditioning.dim": 32,
+            },
+        ),
+    )
     train(cfg)
     pipe = FacePipeline.from_checkpoint(tmp_path / "celebahq256_ldm_unet_text", device="cpu")
     assert pipe.latent_shape == (32, 32, 32)
@@ -91,10 +141,20 @@ def test_celebahq256_text_config_runs_and_decodes_256(shared_dir, tmp_path):
 
 
 def test_celeba128_latent_dit_attribute_config_runs(celeba_root, shared_dir, tmp_path):
-    cfg = load_config(REPO / "configs" / "celeba128_ldm_dit_attr.yaml", overrides(
-        output_dir=tmp_path, **{"data.root": celeba_root, "data.cache_dir": tmp_path, "data.max_images": 8,
-        "autoencoder.path": shared_dir / "weights" / "taef2", "model.size": "tiny", "model.depth": 1},
-    ))
+    cfg = load_config(
+        REPO / "configs" / "celeba128_ldm_dit_attr.yaml",
+        overrides(
+            output_dir=tmp_path,
+            **{
+                "data.root": celeba_root,
+                "data.cache_dir": tmp_path,
+                "data.max_images": 8,
+                "autoencoder.path": shared_dir / "weights" / "taef2",
+                "model.size": "tiny",
+                "model.depth": 1,
+            },
+        ),
+    )
     assert train(cfg)["step"] == 2
     pipe = FacePipeline.from_checkpoint(tmp_path / "celeba128_ldm_dit_attr", device="cpu")
     assert pipe.generate(1, steps=2, attributes="Smiling=1", progress=False).shape == (1, 3, 128, 128)

@@ -1,7 +1,5 @@
 """Attribute-conditioned training, guided sampling, editing and interpolation, end to end on real faces."""
 
-from pathlib import Path
-
 import pytest
 import torch
 
@@ -11,10 +9,20 @@ from facegen.pipeline import FacePipeline, slerp
 from facegen.training.trainer import train
 
 CASES = {
-    "dit-flow": {"model.name": "dit", "model.patch_size": 4, "model.depth": 2, "model.hidden_size": 64,
-                 "model.num_heads": 2},
-    "unet-ddpm": {"model.name": "unet", "objective.name": "ddpm", "objective.prediction": "v",
-                  "objective.schedule": "cosine", "conditioning.dim": 32},
+    "dit-flow": {
+        "model.name": "dit",
+        "model.patch_size": 4,
+        "model.depth": 2,
+        "model.hidden_size": 64,
+        "model.num_heads": 2,
+    },
+    "unet-ddpm": {
+        "model.name": "unet",
+        "objective.name": "ddpm",
+        "objective.prediction": "v",
+        "objective.schedule": "cosine",
+        "conditioning.dim": 32,
+    },
 }
 RECONSTRUCTION_ERROR = {"dit-flow": 0.02, "unet-ddpm": 0.05}  # ODE inversion is second order, DDIM's first
 
@@ -23,11 +31,26 @@ RECONSTRUCTION_ERROR = {"dit-flow": 0.02, "unet-ddpm": 0.05}  # ODE inversion is
 def attr_run(request, celeba_root, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
     overrides = {
-        "exp_name": "attr", "output_dir": out, "data.root": celeba_root, "data.cache_dir": out / "cache",
-        "data.max_images": 64, "data.image_size": 16, "data.num_workers": 0, "model.size": "tiny",
-        "conditioning.type": "attributes", "train.batch_size": 8, "train.max_steps": 20, "train.warmup_steps": 1,
-        "train.sample_every": 20, "train.num_sample_images": 4, "train.mixed_precision": "fp32", "sampler.steps": 4,
-        "sampler.cfg_scale": 2.0, "train.ema_decay": 0.0, "train.lr": 2e-3, **CASES[request.param],
+        "exp_name": "attr",
+        "output_dir": out,
+        "data.root": celeba_root,
+        "data.cache_dir": out / "cache",
+        "data.max_images": 64,
+        "data.image_size": 16,
+        "data.num_workers": 0,
+        "model.size": "tiny",
+        "conditioning.type": "attributes",
+        "train.batch_size": 8,
+        "train.max_steps": 20,
+        "train.warmup_steps": 1,
+        "train.sample_every": 20,
+        "train.num_sample_images": 4,
+        "train.mixed_precision": "fp32",
+        "sampler.steps": 4,
+        "sampler.cfg_scale": 2.0,
+        "train.ema_decay": 0.0,
+        "train.lr": 2e-3,
+        **CASES[request.param],
     }
     summary = train(load_config(None, [f"{k}={v}" for k, v in overrides.items()]))
     assert summary["step"] == 20
@@ -47,7 +70,9 @@ def test_guided_generation_depends_on_attributes(attr_run):
     unguided = pipe.generate(2, steps=4, seed=0, attributes="Smiling=1", cfg_scale=1.0, progress=False)
     assert smiling.shape == (2, 3, 16, 16)
     assert not torch.allclose(smiling, serious) and not torch.allclose(smiling, unguided)
-    assert torch.equal(smiling, pipe.generate(2, steps=4, seed=0, attributes="Smiling=1", cfg_scale=3.0, progress=False))
+    assert torch.equal(
+        smiling, pipe.generate(2, steps=4, seed=0, attributes="Smiling=1", cfg_scale=3.0, progress=False)
+    )
 
 
 def test_inversion_then_regeneration_reconstructs(attr_run, celeba_root):
@@ -56,7 +81,9 @@ def test_inversion_then_regeneration_reconstructs(attr_run, celeba_root):
     result = pipe.edit(face, {"Smiling": 1}, strength=1.0, steps=40, cfg_scale=2.0)
     assert set(result) == {"input", "reconstruction", "edited"}
     error = (result["reconstruction"] - result["input"]).abs().mean().item()
-    assert error < RECONSTRUCTION_ERROR[case(attr_run)], error  # the ODE is run back and forth: only discretisation error remains
+    assert error < RECONSTRUCTION_ERROR[case(attr_run)], (
+        error
+    )  # the ODE is run back and forth: only discretisation error remains
     assert not torch.allclose(result["edited"], result["reconstruction"])  # the target attributes act
 
 
@@ -78,12 +105,50 @@ def test_slerp_keeps_norm_and_endpoints():
 
 def test_cli_edit_and_interpolate(attr_run, celeba_root, tmp_path, capsys):
     face = celeba_root / "img_align_celeba" / "000001.jpg"
-    assert main(["edit", "--checkpoint", str(attr_run), "--image", str(face), "--set", "Eyeglasses=1",
-                 "--steps", "3", "--out", str(tmp_path / "e")]) == 0
-    assert {p.name for p in (tmp_path / "e").iterdir()} == {"input.png", "reconstruction.png", "edited.png",
-                                                            "comparison.png"}
-    assert main(["interpolate", "--checkpoint", str(attr_run), "--from", "Male=1", "--to", "Male=0",
-                 "--frames", "3", "--steps", "2", "--out", str(tmp_path / "i")]) == 0
+    assert (
+        main(
+            [
+                "edit",
+                "--checkpoint",
+                str(attr_run),
+                "--image",
+                str(face),
+                "--set",
+                "Eyeglasses=1",
+                "--steps",
+                "3",
+                "--out",
+                str(tmp_path / "e"),
+            ]
+        )
+        == 0
+    )
+    assert {p.name for p in (tmp_path / "e").iterdir()} == {
+        "input.png",
+        "reconstruction.png",
+        "edited.png",
+        "comparison.png",
+    }
+    assert (
+        main(
+            [
+                "interpolate",
+                "--checkpoint",
+                str(attr_run),
+                "--from",
+                "Male=1",
+                "--to",
+                "Male=0",
+                "--frames",
+                "3",
+                "--steps",
+                "2",
+                "--out",
+                str(tmp_path / "i"),
+            ]
+        )
+        == 0
+    )
     assert {p.name for p in (tmp_path / "i").iterdir()} == {"strip.png", "interpolation.gif"}
     not_image = tmp_path / "notes.jpg"
     not_image.write_text("hello")

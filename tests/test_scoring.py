@@ -12,12 +12,27 @@ from facegen.training.trainer import train
 
 def run_overrides(root, out, **extra):
     values = {
-        "exp_name": "scored", "output_dir": out, "data.root": root, "data.cache_dir": out / "cache",
-        "data.max_images": 32, "data.image_size": 16, "data.num_workers": 0, "model.size": "tiny",
-        "model.patch_size": 4, "model.depth": 1, "train.batch_size": 8, "train.max_steps": 4,
-        "train.warmup_steps": 1, "train.sample_every": 0, "train.mixed_precision": "fp32", "sampler.steps": 2,
-        "conditioning.type": "attributes", "eval.every": 2, "eval.num_samples": 16,
-        "eval.metrics": "[fd_attr, attr_consistency]", "eval.max_reference_images": 32,
+        "exp_name": "scored",
+        "output_dir": out,
+        "data.root": root,
+        "data.cache_dir": out / "cache",
+        "data.max_images": 32,
+        "data.image_size": 16,
+        "data.num_workers": 0,
+        "model.size": "tiny",
+        "model.patch_size": 4,
+        "model.depth": 1,
+        "train.batch_size": 8,
+        "train.max_steps": 4,
+        "train.warmup_steps": 1,
+        "train.sample_every": 0,
+        "train.mixed_precision": "fp32",
+        "sampler.steps": 2,
+        "conditioning.type": "attributes",
+        "eval.every": 2,
+        "eval.num_samples": 16,
+        "eval.metrics": "[fd_attr, attr_consistency]",
+        "eval.max_reference_images": 32,
     }
     values.update(extra)
     return [f"{k}={v}" for k, v in values.items()]
@@ -38,8 +53,28 @@ def test_training_evaluates_and_keeps_the_best(celeba_root, tmp_path):
     assert report["protocol"]["sampler_steps"] == 2
 
     out = tmp_path / "report.json"
-    assert main(["eval", "--checkpoint", str(run), "--num-samples", "8", "--metrics", "fd_attr,kid_attr",
-                 "--ref", "celeba:valid", "--max-reference-images", "32", "--steps", "2", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "eval",
+                "--checkpoint",
+                str(run),
+                "--num-samples",
+                "8",
+                "--metrics",
+                "fd_attr,kid_attr",
+                "--ref",
+                "celeba:valid",
+                "--max-reference-images",
+                "32",
+                "--steps",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = json.loads(out.read_text())
     assert set(report["metrics"]) >= {"fd_attr", "kid_attr"} and report["metrics"]["fd_attr"] > 0
 

@@ -37,7 +37,7 @@ class TextEmbedder(nn.Module):
 
 def drop_text(cond: Condition, cfg_dropout: float) -> Condition:
     """Training-time dropout: with probability ``cfg_dropout`` a caption becomes the empty (all-zero) condition."""
-    keep = (torch.rand(cond.text_pooled.shape[0], device=cond.text_pooled.device) >= cfg_dropout)
+    keep = torch.rand(cond.text_pooled.shape[0], device=cond.text_pooled.device) >= cfg_dropout
     return Condition(
         text_tokens=cond.text_tokens * keep[:, None, None],
         text_mask=cond.text_mask & keep[:, None],

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from facegen.data.attributes import (
     CELEBA_ATTRIBUTES,

@@ -38,8 +38,14 @@ def read_celebahq_attributes(path: str | os.PathLike) -> np.ndarray:
 class CelebAHQ(ImageFolder):
     kind = "celebahq"
 
-    def __init__(self, root: str | os.PathLike, image_size: int = 256, crop: int | None = None, flip: bool = False,
-                 max_images: int | None = None) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        image_size: int = 256,
+        crop: int | None = None,
+        flip: bool = False,
+        max_images: int | None = None,
+    ) -> None:
         super().__init__(root, image_size, crop, flip, max_images=max_images)
         attribute_file = self.root / ATTRIBUTE_FILE
         if attribute_file.exists():
@@ -52,4 +58,3 @@ class CelebAHQ(ImageFolder):
                     f"not named by one (e.g. {unnamed[:3]}); rename them 0.jpg ... 29999.jpg or remove the file"
                 )
             self.attributes = table[[int(s) for s in stems]]
-

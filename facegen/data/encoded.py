@@ -81,8 +81,11 @@ def _encode_captions(image_cache: ImageCache, text_encoder, folder: Path, seed: 
     arrays: dict[str, np.ndarray] = {}
     for start in tqdm(range(0, len(captions), batch_size), desc=f"embedding captions with {text_encoder.name}"):
         tokens, mask, pooled = text_encoder.encode(captions[start : start + batch_size])
-        for name, value, dtype in (("text_tokens", tokens, np.float16), ("text_mask", mask, np.bool_),
-                                   ("text_pooled", pooled, np.float16)):
+        for name, value, dtype in (
+            ("text_tokens", tokens, np.float16),
+            ("text_mask", mask, np.bool_),
+            ("text_pooled", pooled, np.float16),
+        ):
             if name not in arrays:
                 arrays[name] = np.lib.format.open_memmap(
                     folder / f"{name}.npy", "w+", dtype, (len(captions), *value.shape[1:])
@@ -90,7 +93,11 @@ def _encode_captions(image_cache: ImageCache, text_encoder, folder: Path, seed: 
             arrays[name][start : start + len(value)] = value.cpu().numpy()
     for array in arrays.values():
         array.flush()
-    return {"text_encoder": text_encoder.describe(), "caption_seed": seed, "text_dim": int(arrays["text_pooled"].shape[1])}
+    return {
+        "text_encoder": text_encoder.describe(),
+        "caption_seed": seed,
+        "text_dim": int(arrays["text_pooled"].shape[1]),
+    }
 
 
 class EncodedCache:
@@ -106,7 +113,9 @@ class EncodedCache:
             return np.load(file, mmap_mode="r") if file.exists() else None
 
         self.attributes = optional("attributes")
-        self.text_tokens, self.text_mask, self.text_pooled = (optional(n) for n in ("text_tokens", "text_mask", "text_pooled"))
+        self.text_tokens, self.text_mask, self.text_pooled = (
+            optional(n) for n in ("text_tokens", "text_mask", "text_pooled")
+        )
         captions = self.path / "captions.txt"
         self.captions = captions.read_text().splitlines() if captions.exists() else None
 
@@ -132,8 +141,10 @@ def load_or_build_encoded_cache(image_cache: ImageCache, autoencoder, text_encod
     if (path / "meta.json").exists():
         cache = EncodedCache(path)
         wanted_text = text_encoder.describe() if text_encoder else None
-        if cache.meta.get("format") == ENCODED_FORMAT and cache.meta["autoencoder"] == autoencoder.describe() and (
-            cache.meta.get("text_encoder") == wanted_text
+        if (
+            cache.meta.get("format") == ENCODED_FORMAT
+            and cache.meta["autoencoder"] == autoencoder.describe()
+            and (cache.meta.get("text_encoder") == wanted_text)
         ):
             return cache
     print(f"facegen: encoding {len(image_cache)} faces into {path}")

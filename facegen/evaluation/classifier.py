@@ -33,7 +33,7 @@ def _conv(in_channels: int, out_channels: int, stride: int) -> nn.Sequential:
 
 
 class AttributeClassifier(nn.Module):
-    """Four stride-2 stages (64 -> 4 px), two 3x3 convs each, global average pool -> ``8 * width`` features -> 40 logits.
+    """Four stride-2 stages (64 -> 4 px) of two 3x3 convs, global average pool -> ``8 * width`` features -> 40 logits.
 
     Input: images [B, 3, H, W] in [-1, 1]; any size is resized to 64x64 (antialiased bilinear) first.
     """

@@ -60,7 +60,9 @@ def predict_logits(model: AttributeClassifier, cache: ImageCache, batch_size: in
     return torch.cat([model(cache.batch(np.arange(i, min(i + batch_size, len(cache))))["image"]) for i in starts])
 
 
-def accuracy_report(model: AttributeClassifier, cache: ImageCache, train_positive_rate: torch.Tensor) -> dict[str, Any]:
+def accuracy_report(
+    model: AttributeClassifier, cache: ImageCache, train_positive_rate: torch.Tensor
+) -> dict[str, Any]:
     """Per-attribute and mean accuracy on ``cache``, beside the majority-class baseline (majority taken on train)."""
     labels = torch.from_numpy(cache.attributes.astype(np.float32))
     measured = attribute_agreement(predict_logits(model, cache), labels)
@@ -78,7 +80,7 @@ def accuracy_report(model: AttributeClassifier, cache: ImageCache, train_positiv
 
 
 def _augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Per image, a random left-right flip and a random shift of up to MAX_SHIFT px (edges repeated), in one resample."""
+    """Per image a random left-right flip and a random shift of up to MAX_SHIFT px (edges repeated), one resample."""
     count, size = len(images), images.shape[-1]
     theta = torch.zeros(count, 2, 3)
     theta[:, 0, 0] = torch.where(torch.rand(count, generator=generator) < 0.5, -1.0, 1.0)

@@ -20,7 +20,7 @@ def _pooled(output: Any) -> torch.Tensor:
 
 
 class ClipScorer:
-    """Image embeddings as a feature extractor (uint8 -> {"features"}), text embeddings for prompts; both unit length."""
+    """Image embeddings as a feature extractor (uint8 -> {"features"}) and text embeddings; both unit length."""
 
     def __init__(self, model_dir: str | os.PathLike | None) -> None:
         if model_dir is None:
@@ -30,7 +30,7 @@ class ClipScorer:
             )
         path = Path(model_dir).expanduser()
         if not (path / "config.json").is_file():
-            raise FileNotFoundError(f"no CLIP model at {path} (expected config.json, weights and processor files there)")
+            raise FileNotFoundError(f"no CLIP model at {path} (expected config.json, weights and processor files)")
         from transformers import CLIPModel, CLIPProcessor  # heavy import, only when CLIP score is asked for
 
         self.model = CLIPModel.from_pretrained(path, local_files_only=True).eval()

@@ -219,7 +219,8 @@ def format_report_table(report: dict[str, Any]) -> str:
         ref = protocol["reference"]
         lines.append(f"reference: {ref['ref']}, {ref['num_images']} images, crop {ref['crop']}, {ref['image_size']}px")
     if "inception" in protocol:
-        lines.append(f"fid/kid network: {protocol['inception']['network']}, sha256 {protocol['inception']['weights_sha256']}")
+        inception = protocol["inception"]
+        lines.append(f"fid/kid network: {inception['network']}, sha256 {inception['weights_sha256']}")
     if "kid" in protocol:
         lines.append(f"kid: {protocol['kid']['subsets']} subsets of {protocol['kid']['subset_size']}")
     if "classifier" in protocol:

@@ -25,7 +25,9 @@ FEATURE_LAYER = "2048"
 WEIGHTS_ENV = "FACEGEN_INCEPTION_WEIGHTS"
 WEIGHTS_URL = URL_INCEPTION_V3
 WEIGHTS_NAME = WEIGHTS_URL.rsplit("/", 1)[-1]  # weights-inception-2015-12-05-6726825d.pth
-PYTORCH_FID_URL = "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth"
+PYTORCH_FID_URL = (
+    "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth"
+)
 DOWNLOAD_TIMEOUT_S = 30
 RESIZE = "uint8 -> 299x299 bilinear, TensorFlow-1.x compatible (torch-fidelity), then (x - 128) / 128"
 

@@ -91,7 +91,8 @@ def _summarize(outputs: dict[str, torch.Tensor], labels: np.ndarray | None) -> d
     if len(features) > MAX_STORED_FEATURES:
         keep = np.sort(np.random.default_rng(0).choice(len(features), MAX_STORED_FEATURES, replace=False))
         features = features[keep]
-    stats |= {"features": np.ascontiguousarray(features, dtype=np.float32), "num_images": np.array(len(outputs["features"]))}
+    stats["features"] = np.ascontiguousarray(features, dtype=np.float32)
+    stats["num_images"] = np.array(len(outputs["features"]))
     if "logits" in outputs:
         stats["logits"] = outputs["logits"].numpy().astype(np.float32)
         if labels is not None:
@@ -103,7 +104,8 @@ def reference_statistics(
     spec: ReferenceSpec, extractors: dict[str, FeatureExtractor], batch_size: int = 64
 ) -> dict[str, dict[str, np.ndarray]]:
     """``{extractor name: statistics}``, read from the cache or computed in one pass over the images and saved."""
-    paths = {name: refstats_dir() / f"{spec.cache_key()}-{extractor.id}.safetensors" for name, extractor in extractors.items()}
+    folder = refstats_dir()
+    paths = {name: folder / f"{spec.cache_key()}-{extractor.id}.safetensors" for name, extractor in extractors.items()}
     stats = {name: load_file(path) for name, path in paths.items() if path.is_file()}
     missing = {name: extractor for name, extractor in extractors.items() if name not in stats}
     if not missing:

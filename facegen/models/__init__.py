@@ -1,6 +1,6 @@
 """Denoising backbones behind one interface, ``net(x, t, cond=None) -> prediction`` shaped like x, built by name.
 
-    net = build_model("dit", image_size=32, size="tiny", patch_size=2)
+net = build_model("dit", image_size=32, size="tiny", patch_size=2)
 """
 
 # Importing dit registers "dit" in MODEL_REGISTRY.

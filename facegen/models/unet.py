@@ -1,6 +1,7 @@
 """U-Net backbone (Ho et al., 2020; Dhariwal & Nichol, 2021) assembled from diffusers' blocks.
 
-Unconditional: ``UNet2DModel`` with self-attention at the chosen feature-map sizes. Conditional: ``UNet2DConditionModel``
+Unconditional: ``UNet2DModel`` with self-attention at the chosen feature-map sizes.
+Conditional: ``UNet2DConditionModel``
 with self- and cross-attention at those sizes (and in the mid block), attending to the embedder's tokens, and the
 embedder's pooled vector added to the time embedding through diffusers' "projection" class-embedding path.
 Like the DiT, the network maps ``(x, t, cond)`` to a tensor shaped like x and never knows which objective trains it.

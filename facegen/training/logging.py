@@ -23,7 +23,9 @@ class RunLogger:
         """A resumed run starts from its checkpoint: forget what was logged after it."""
         if not self.metrics_path.exists():
             return
-        kept = [line for line in self.metrics_path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+        kept = [
+            line for line in self.metrics_path.read_text().splitlines() if line and json.loads(line)["step"] <= step
+        ]
         self.metrics_path.write_text("".join(line + "\n" for line in kept))
 
     def scalars(self, step: int, values: dict[str, float], prefix: str = "train") -> None:

@@ -30,9 +30,9 @@ from facegen.builders import (
 from facegen.conditioning import Condition
 from facegen.conditioning.attributes import hide_attributes
 from facegen.conditioning.text import drop_text
-from facegen.data.cache import ImageCache
 from facegen.config import Config, resolved_sampler, save_config
 from facegen.data import random_hflip
+from facegen.data.cache import ImageCache
 from facegen.models import count_parameters
 from facegen.training.checkpoint import load_best, load_checkpoint, mark_best, prune_checkpoints, save_checkpoint
 from facegen.training.logging import RunLogger
@@ -112,7 +112,9 @@ class Trainer:
         with acc.main_process_first():  # rank 0 builds the caches; the others then open them
             self.data = self._open_data()
         if cfg.conditioning.type == "attributes" and self.data.attributes is None:
-            raise ValueError(f"conditioning.type=attributes needs a dataset with attributes; {cfg.data.dataset} has none")
+            raise ValueError(
+                f"conditioning.type=attributes needs a dataset with attributes; {cfg.data.dataset} has none"
+            )
         self.encoded = not isinstance(self.data, ImageCache)
         self.order = BatchOrder(len(self.data), tc.batch_size, acc.process_index, acc.num_processes, cfg.seed)
 
@@ -221,8 +223,12 @@ class Trainer:
         cond = self.sample_cond.map(lambda v: v.to(device)) if self.sample_cond is not None else None
         with self.accelerator.autocast():
             final, states = self.objective.sample(
-                self.ema.module.eval(), self.sample_noise[: len(cond.attributes) if cond else None].to(device),
-                resolved_sampler(self.cfg), self.cfg.sampler.steps, cond=cond, guidance=self.cfg.sampler.cfg_scale,
+                self.ema.module.eval(),
+                self.sample_noise[: len(cond.attributes) if cond else None].to(device),
+                resolved_sampler(self.cfg),
+                self.cfg.sampler.steps,
+                cond=cond,
+                guidance=self.cfg.sampler.cfg_scale,
                 return_trajectory=True,
             )
         states = [self.autoencoder.decode(s.float()).clamp(-1, 1).cpu() for s in states]
@@ -244,8 +250,16 @@ class Trainer:
             pipe = FacePipeline(self.ema.module.eval(), self.objective, self.cfg, acc.device, self.autoencoder, path)
             celeba_root = self.cfg.data.root if self.cfg.data.dataset == "celeba" else None
             report = score(
-                pipe, ec.metrics, ec.num_samples, ec.ref, celeba_root, seed=self.cfg.seed, steps=ec.steps,
-                progress=False, max_reference_images=ec.max_reference_images, inception_weights=ec.inception_weights,
+                pipe,
+                ec.metrics,
+                ec.num_samples,
+                ec.ref,
+                celeba_root,
+                seed=self.cfg.seed,
+                steps=ec.steps,
+                progress=False,
+                max_reference_images=ec.max_reference_images,
+                inception_weights=ec.inception_weights,
             )
             atomic_write_json(self.run_dir / "eval" / f"step_{self.step:08d}.json", report)
             values = {name: report["metrics"][name] for name in ec.metrics}
@@ -263,7 +277,8 @@ class Trainer:
         deadline = time.monotonic() + 60 * tc.max_minutes if tc.max_minutes else math.inf
         acc.print(
             f"training {cfg.model.name}-{cfg.model.size} ({self.num_params / 1e6:.2f}M params) on {len(self.data)} "
-            f"images at {cfg.data.image_size}px, {acc.num_processes} process(es) on {acc.device}, run dir {self.run_dir}"
+            f"images at {cfg.data.image_size}px, {acc.num_processes} process(es) on {acc.device}, "
+            f"run dir {self.run_dir}"
         )
         bar = tqdm(total=stop_at, initial=self.step, desc="train", disable=not acc.is_main_process, dynamic_ncols=True)
         window_loss, window_count, window_start = torch.zeros((), device=acc.device), 0, time.perf_counter()
@@ -278,7 +293,9 @@ class Trainer:
                 if self.step % tc.log_every == 0 or self.step == stop_at:
                     mean_loss = acc.reduce(window_loss, "mean").item() / window_count
                     if not math.isfinite(mean_loss):
-                        raise FloatingPointError(f"loss is {mean_loss} at step {self.step}; see {self.ckpt_root}/latest")
+                        raise FloatingPointError(
+                            f"loss is {mean_loss} at step {self.step}; see {self.ckpt_root}/latest"
+                        )
                     elapsed = time.perf_counter() - window_start
                     rate = window_count * tc.batch_size / elapsed
                     if acc.is_main_process:

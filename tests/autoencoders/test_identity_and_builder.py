@@ -14,7 +14,12 @@ def test_identity_round_trip_is_exact():
     assert torch.equal(identity.decode(identity.encode(images)), images)
     assert latent_shape(identity, 64) == (3, 64, 64)
     assert identity.describe() == {
-        "name": "identity", "latent_channels": 3, "downsample": 1, "scaling_factor": 1.0, "shift": 0.0, "source": None
+        "name": "identity",
+        "latent_channels": 3,
+        "downsample": 1,
+        "scaling_factor": 1.0,
+        "shift": 0.0,
+        "source": None,
     }
 
 

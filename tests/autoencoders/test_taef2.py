@@ -34,7 +34,12 @@ def test_shapes_range_and_description(taef2):
     assert latent_shape(taef2, 128) == (32, 16, 16)
     described = taef2.describe()
     assert described | {"source": None} == {
-        "name": "taef2", "latent_channels": 32, "downsample": 8, "scaling_factor": 1.0, "shift": 0.0, "source": None
+        "name": "taef2",
+        "latent_channels": 32,
+        "downsample": 8,
+        "scaling_factor": 1.0,
+        "shift": 0.0,
+        "source": None,
     }
     assert described["source"].endswith("taef2")
     with pytest.raises(ValueError, match="not divisible by 8"):

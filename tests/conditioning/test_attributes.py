@@ -21,7 +21,9 @@ def test_attribute_vector_by_name():
 
 
 def test_typos_list_the_valid_names():
-    with pytest.raises(ValueError, match=r"unknown attribute 'Smilling'. Did you mean Smiling\?.*Valid names: 5_o_Clock"):
+    with pytest.raises(
+        ValueError, match=r"unknown attribute 'Smilling'. Did you mean Smiling\?.*Valid names: 5_o_Clock"
+    ):
         create_attribute_vector(Smilling=1)
     with pytest.raises(ValueError, match="must look like Name=1"):
         parse_attributes("Smiling")

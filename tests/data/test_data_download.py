@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torchvision.datasets.celeba
 
-from facegen.data import download_celeba
 from facegen.data import download as download_module
+from facegen.data import download_celeba
 
 NEEDED = ("img_align_celeba", "list_attr_celeba.txt", "list_eval_partition.txt", "identity_CelebA.txt")
 

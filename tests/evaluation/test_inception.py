@@ -3,10 +3,8 @@
 import urllib.error
 
 import pytest
-import torch
 
-from facegen.evaluation import evaluate
-from facegen.evaluation import inception
+from facegen.evaluation import evaluate, inception
 from facegen.evaluation.features import file_sha256
 
 

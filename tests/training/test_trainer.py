@@ -11,7 +11,7 @@ import torch
 
 from facegen.config import load_config
 from facegen.pipeline import FacePipeline
-from facegen.training.trainer import BatchOrder, Trainer, train, warmup_cosine
+from facegen.training.trainer import BatchOrder, train, warmup_cosine
 
 
 @pytest.fixture(scope="module")
@@ -21,12 +21,28 @@ def cache_dir(tmp_path_factory):
 
 def tiny_overrides(root, out, cache_dir, **extra):
     values = {
-        "exp_name": "tiny", "output_dir": out, "data.root": root, "data.cache_dir": cache_dir,
-        "data.max_images": 64, "data.image_size": 16, "data.num_workers": 0, "model.size": "tiny",
-        "model.patch_size": 4, "model.depth": 2, "model.hidden_size": 64, "model.num_heads": 2,
-        "train.batch_size": 8, "train.max_steps": 6, "train.warmup_steps": 2, "train.log_every": 1,
-        "train.sample_every": 0, "train.ckpt_every": 3, "train.num_sample_images": 4, "sampler.steps": 3,
-        "train.mixed_precision": "fp32", "train.lr": 1e-3,
+        "exp_name": "tiny",
+        "output_dir": out,
+        "data.root": root,
+        "data.cache_dir": cache_dir,
+        "data.max_images": 64,
+        "data.image_size": 16,
+        "data.num_workers": 0,
+        "model.size": "tiny",
+        "model.patch_size": 4,
+        "model.depth": 2,
+        "model.hidden_size": 64,
+        "model.num_heads": 2,
+        "train.batch_size": 8,
+        "train.max_steps": 6,
+        "train.warmup_steps": 2,
+        "train.log_every": 1,
+        "train.sample_every": 0,
+        "train.ckpt_every": 3,
+        "train.num_sample_images": 4,
+        "sampler.steps": 3,
+        "train.mixed_precision": "fp32",
+        "train.lr": 1e-3,
     }
     values.update(extra)
     return [f"{k}={v}" for k, v in values.items()]
@@ -90,9 +106,19 @@ def test_sample_command_writes_grid_pngs_and_gif(celeba_root, cache_dir, tmp_pat
     run = tmp_path / "tiny"
     assert (run / "samples" / "step_00000002.png").exists() and (run / "gifs" / "step_00000002.gif").exists()
     out = tmp_path / "out"
-    assert main(["sample", "--checkpoint", str(run), "--num-samples", "5", "--steps", "3", "--out", str(out), "--gif"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["0000.png", "0001.png", "0002.png", "0003.png", "0004.png",
-                                                    "grid.png", "trajectory.gif"]
+    assert (
+        main(["sample", "--checkpoint", str(run), "--num-samples", "5", "--steps", "3", "--out", str(out), "--gif"])
+        == 0
+    )
+    assert sorted(p.name for p in out.iterdir()) == [
+        "0000.png",
+        "0001.png",
+        "0002.png",
+        "0003.png",
+        "0004.png",
+        "grid.png",
+        "trajectory.gif",
+    ]
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
@@ -115,8 +141,19 @@ def free_port() -> int:
 @pytest.mark.slow
 def test_two_process_ddp_keeps_ranks_in_sync(celeba_root, cache_dir, tmp_path):
     overrides = tiny_overrides(celeba_root, tmp_path, cache_dir, **{"train.max_steps": 3})
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(free_port()),
-           "-m", "facegen.cli", "train", *overrides]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        str(free_port()),
+        "-m",
+        "facegen.cli",
+        "train",
+        *overrides,
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
