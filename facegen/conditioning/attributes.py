@@ -86,7 +86,8 @@ class AttributeEmbedder(nn.Module):
     def __init__(self, dim: int, num_attributes: int = len(CELEBA_ATTRIBUTES)) -> None:
         super().__init__()
         self.dim = dim
-        self.states = nn.Parameter(torch.randn(num_attributes, 3, dim) * 0.02)
+        # Unit-scale states (as nn.Embedding): an attribute flip must move the condition from the first step.
+        self.states = nn.Parameter(torch.randn(num_attributes, 3, dim))
         self.identity = nn.Parameter(torch.randn(num_attributes, dim) * 0.02)  # which attribute a token is
         self.pool = nn.Sequential(nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, dim))
 
@@ -99,6 +100,7 @@ class AttributeEmbedder(nn.Module):
         return tokens, torch.ones(tokens.shape[:2], dtype=torch.bool, device=tokens.device)
 
     def vector(self, cond: Condition) -> torch.Tensor:
-        return self.pool(self.tokens(cond)[0].mean(dim=1))
+        # A sum, not a mean: one attribute must move the vector by its full embedding, not 1/40 of it.
+        return self.pool(self.tokens(cond)[0].sum(dim=1))
 
     forward = vector

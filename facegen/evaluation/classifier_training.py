@@ -60,9 +60,7 @@ def predict_logits(model: AttributeClassifier, cache: ImageCache, batch_size: in
     return torch.cat([model(cache.batch(np.arange(i, min(i + batch_size, len(cache))))["image"]) for i in starts])
 
 
-def accuracy_report(
-    model: AttributeClassifier, cache: ImageCache, train_positive_rate: torch.Tensor
-) -> dict[str, Any]:
+def accuracy_report(model: AttributeClassifier, cache: ImageCache, train_positive_rate: torch.Tensor) -> dict[str, Any]:
     """Per-attribute and mean accuracy on ``cache``, beside the majority-class baseline (majority taken on train)."""
     labels = torch.from_numpy(cache.attributes.astype(np.float32))
     measured = attribute_agreement(predict_logits(model, cache), labels)
@@ -108,8 +106,9 @@ def train_attribute_classifier(
 
     The whole call, data caching and the final test pass included, fits in ``time_budget_minutes``. Training
     stops at ``steps`` or when the time runs out, whichever comes first, and the cosine LR follows whichever
-    of the two is nearer, so a run cut short by time still anneals to zero. bf16 autocast (measured 2-4x
-    faster than fp32 on AVX-512 CPUs) keeps the loss and the optimizer in fp32.
+    of the two is nearer, so a run cut short by time still anneals to zero. bf16 autocast (measured 1.9-3.3x
+    faster than fp32 on AVX-512 CPUs) keeps the loss and the optimizer in fp32. On a machine shared with other
+    jobs use ``num_threads=1``: two threads measured 16x slower per step there (waiting on each other).
     Writes ``out_path`` (safetensors) and ``out_path`` with suffix ``.json`` (the returned report).
     """
     start = time.monotonic()
@@ -171,7 +170,15 @@ def train_attribute_classifier(
             "num_threads": num_threads,
             "time_budget_minutes": time_budget_minutes,
             "command": reproduce_command(
-                celeba_root, out_path, image_size, steps, batch_size, lr, weight_decay, seed, time_budget_minutes,
+                celeba_root,
+                out_path,
+                image_size,
+                steps,
+                batch_size,
+                lr,
+                weight_decay,
+                seed,
+                time_budget_minutes,
                 num_threads,
             ),
         },

@@ -2,9 +2,10 @@
 
 FD = ||mu_a - mu_b||^2 + Tr(S_a) + Tr(S_b) - 2 Tr((S_a S_b)^(1/2)). The last trace is the sum of square roots of
 the eigenvalues of S_a S_b, which are those of the symmetric PSD matrix F S_b F^T for any F with S_a = F^T F
-(eigenvalues of XY and YX agree). Symmetric eigensolvers make that stable and several times faster than
-torch-fidelity's general ``eigvals(S_a S_b)``; with fewer samples than dimensions F is the scaled centred
-features, so the matrix is only N x N. Tests check it against torch-fidelity and scipy.linalg.sqrtm.
+(eigenvalues of XY and YX agree), found with symmetric eigensolvers. When a set has fewer samples than
+dimensions, F is its scaled centred features and the matrix only N x N: 0.5 s instead of 22 s for 1,000
+Inception features against torch-fidelity's general ``eigvals(S_a S_b)`` (1.3x faster at full rank).
+Tests check it against torch-fidelity and scipy.linalg.sqrtm.
 KID is torch-fidelity's own function: MMD-GAN's unbiased MMD^2, cubic polynomial kernel, random subsets.
 """
 

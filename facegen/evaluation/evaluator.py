@@ -33,7 +33,7 @@ from facegen.evaluation.metric_names import (
     KID_ATTR,
     LOWER_IS_BETTER,
 )
-from facegen.evaluation.references import parse_reference, reference_statistics
+from facegen.evaluation.references import parse_reference, reference_gaussian, reference_statistics
 
 Images = torch.Tensor | Iterable[torch.Tensor]
 
@@ -168,7 +168,7 @@ def _distances(
             continue
         features, reference = gen[name]["features"], ref_stats[name]
         if fd in wanted:
-            values[fd] = frechet_distance(gaussian_statistics(features), reference)
+            values[fd] = frechet_distance(gaussian_statistics(features), reference_gaussian(reference))
         if kid in wanted:
             values[kid], values[f"{kid}_std"] = kernel_distance(
                 features, reference["features"], kid_subsets, kid_subset_size, seed

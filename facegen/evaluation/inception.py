@@ -40,8 +40,8 @@ def default_weights_path() -> Path:
 def missing_weights_message(reason: str) -> str:
     return (
         f"FID/KID need the FID Inception-v3 weights ({reason}). Get '{WEIGHTS_NAME}' from {WEIGHTS_URL} "
-        f"(or pytorch-fid's 'pt_inception-2015-12-05-6726825d.pth' from {PYTORCH_FID_URL}, the same TensorFlow "
-        f"2015-12-05 network and parameter names) on a machine with internet, then either put it at "
+        f"(pytorch-fid's 'pt_inception-2015-12-05-6726825d.pth' from {PYTORCH_FID_URL} ports the same network) "
+        f"on a machine with internet, then either put it at "
         f"{default_weights_path()}, pass inception_weights=PATH, or set {WEIGHTS_ENV}=PATH."
     )
 

@@ -100,6 +100,14 @@ def _summarize(outputs: dict[str, torch.Tensor], labels: np.ndarray | None) -> d
     return stats
 
 
+def reference_gaussian(stats: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``mu``/``sigma`` for the Fréchet distance; rebuilt from the features when all are stored, which gives
+    the same numbers plus the low-rank factor that makes FD fast for sets smaller than the feature size."""
+    if len(stats["features"]) == int(stats["num_images"]):
+        return gaussian_statistics(stats["features"])
+    return {"mu": stats["mu"], "sigma": stats["sigma"]}
+
+
 def reference_statistics(
     spec: ReferenceSpec, extractors: dict[str, FeatureExtractor], batch_size: int = 64
 ) -> dict[str, dict[str, np.ndarray]]:

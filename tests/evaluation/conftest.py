@@ -35,10 +35,20 @@ def tiny_clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     vocab = {c: i for i, c in enumerate(letters)} | {f"{c}</w>": 26 + i for i, c in enumerate(letters)}
     vocab |= {"<|startoftext|>": 52, "<|endoftext|>": 53}
     tokenizer = CLIPTokenizer(vocab=vocab, merges=[])
-    text = dict(vocab_size=54, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-                max_position_embeddings=32, bos_token_id=52, eos_token_id=53, pad_token_id=53)
-    vision = dict(image_size=32, patch_size=8, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                  num_attention_heads=2)
+    text = dict(
+        vocab_size=54,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        max_position_embeddings=32,
+        bos_token_id=52,
+        eos_token_id=53,
+        pad_token_id=53,
+    )
+    vision = dict(
+        image_size=32, patch_size=8, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2
+    )
     torch.manual_seed(0)
     CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=16)).save_pretrained(out)
     image_processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})

@@ -53,8 +53,13 @@ def test_consistency_of_real_faces_with_their_labels_is_the_classifier_accuracy(
 ):
     test = celeba_split("test")
     labels = torch.from_numpy(test.attributes.astype(np.float32))
-    report = evaluate(torch.from_numpy(np.array(test.images)), ["attr_consistency"], ref="celeba:test",
-                      celeba_root=celeba_root, requested_attributes=labels)
+    report = evaluate(
+        torch.from_numpy(np.array(test.images)),
+        ["attr_consistency"],
+        ref="celeba:test",
+        celeba_root=celeba_root,
+        requested_attributes=labels,
+    )
     assert report["metrics"]["attr_consistency"] == pytest.approx(test_accuracy["mean_accuracy"], abs=1e-6)
     assert report["metrics"]["attr_consistency_real"] == pytest.approx(test_accuracy["mean_accuracy"], abs=1e-6)
     per_attribute = report["per_attribute"]["attr_consistency"]

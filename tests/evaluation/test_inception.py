@@ -22,9 +22,7 @@ def offline(monkeypatch, tmp_path):
 
 def test_fid_and_kid_through_the_library_network(random_inception_weights, face_folder):
     folder, faces = face_folder
-    report = evaluate(
-        faces, ["fid", "kid"], ref=f"folder:{folder}", inception_weights=random_inception_weights
-    )
+    report = evaluate(faces, ["fid", "kid"], ref=f"folder:{folder}", inception_weights=random_inception_weights)
     metrics, protocol = report["metrics"], report["protocol"]
     assert abs(metrics["fid"]) < 1e-3 and abs(metrics["kid"]) < 1e-3  # the folder holds the same pixels
     assert protocol["inception"]["weights_sha256"] == file_sha256(random_inception_weights)[:12]
@@ -32,9 +30,7 @@ def test_fid_and_kid_through_the_library_network(random_inception_weights, face_
     assert protocol["num_generated"] == 6 and protocol["reference"]["num_images"] == 6
     assert protocol["reference"]["crop"] is None and protocol["kid"]["subset_size"] == 6
 
-    darker = evaluate(
-        faces // 3, ["fid"], ref=f"folder:{folder}", inception_weights=random_inception_weights
-    )
+    darker = evaluate(faces // 3, ["fid"], ref=f"folder:{folder}", inception_weights=random_inception_weights)
     assert darker["metrics"]["fid"] > 1000 * max(abs(metrics["fid"]), 1e-9)
 
 
