@@ -1,6 +1,9 @@
 """Train the CelebA attribute classifier that evaluation ships (facegen/assets/), and print its test accuracy.
 
-    nice -n 10 python benchmarks/train_classifier.py --celeba-root ../shared/data/celeba
+    nice -n 10 python benchmarks/train_classifier.py --celeba-root ../shared/data/celeba \
+        --time-budget-minutes 14.5 --num-threads 1
+
+One thread when other jobs share the machine: two threads that wait on each other measured 16x slower there.
 """
 
 from __future__ import annotations

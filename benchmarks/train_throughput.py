@@ -59,7 +59,7 @@ def measure(cfg, steps: int, warmup: int, device: torch.device) -> dict:
         else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # process peak RSS, KiB on Linux
     )
     return {
-        "model": f"{cfg.model.name}-{cfg.model.size}/{cfg.model.patch_size}",
+        "model": f"{cfg.model.name}-{cfg.model.size}" + (f"/{cfg.model.patch_size}" if cfg.model.name == "dit" else ""),
         "params_m": round(count_parameters(model) / 1e6, 2),
         "image_size": cfg.data.image_size,
         "autoencoder": cfg.autoencoder.name,
