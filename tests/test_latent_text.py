@@ -16,6 +16,7 @@ from facegen.pipeline import FacePipeline
 from facegen.training.trainer import train
 
 REPO = Path(__file__).resolve().parents[1]
+ATTR = "list_attr_celebahq.txt"
 TINY = {
     "train.batch_size": 4,
     "train.max_steps": 2,
@@ -113,9 +114,30 @@ def celebahq_layout(shared_dir: Path, folder: Path, count: int = 4) -> Path:
     sources = sorted((shared_dir / "data" / "celebamask-hq-512").glob("*.jpg"))[:count]
     for index, source in enumerate(sources):
         shutil.copy(source, folder / f"{index}.jpg")
-    lines = (shared_dir / "data" / "celebahq-meta" / "list_attr_celebahq.txt").read_text().splitlines()
+    meta = shared_dir / "data" / "celebahq-meta"
+    lines = (meta / "list_attr_celebahq.txt").read_text().splitlines()
     (folder / "list_attr_celebahq.txt").write_text("\n".join(lines[: count + 1]) + "\n")
+    shutil.copy(meta / "image_list.txt", folder)
+    shutil.copy(shared_dir / "data" / "celeba" / "identity_CelebA.txt", folder)
     return folder
+
+
+def test_celebahq_labels_from_index_names(shared_dir, tmp_path):
+    from facegen.data import build_dataset
+    from facegen.data.attributes import read_identity_file
+
+    root = celebahq_layout(shared_dir, tmp_path / "hq", count=3)
+    with pytest.warns(UserWarning, match="have no identity"):
+        data = build_dataset("celebahq", root, image_size=32)
+    expected = [[int(v) for v in line.split(",")[1:]] for line in (root / ATTR).read_text().splitlines()[1:]]
+    assert data.attributes.tolist() == expected and data[0]["attributes"].tolist() == expected[0]
+    identities = read_identity_file(root / "identity_CelebA.txt")
+    originals = {0: "119614.jpg", 1: "099095.jpg"}  # rows 0 and 1 of image_list.txt; the subset knows one of them
+    assert [int(data.identities[i]) for i in originals] == [identities.get(f, -1) for f in originals.values()]
+    assert (data.identities >= 0).any()
+    (root / "stray.jpg").write_bytes((root / "0.jpg").read_bytes())
+    with pytest.raises(ValueError, match="not named by one"):
+        build_dataset("celebahq", root, image_size=32)
 
 
 def test_celebahq256_text_config_runs_and_decodes_256(shared_dir, tmp_path):
