@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("--checkpoint", required=True)
     edit.add_argument("--image", required=True, help="any face photo (cropped to a centred square)")
     edit.add_argument("--set", required=True, help='attributes to change, e.g. "Smiling=1"')
-    edit.add_argument("--source", help="the photo's own attributes, if known (default: all unspecified)")
+    edit.add_argument("--source", help="the photo's own attributes, if known (default: the attribute classifier's reading)")
     edit.add_argument("--strength", type=float, default=0.6, help="how far to invert: 0..1 (1 = to pure noise)")
     edit.add_argument("--steps", type=int)
     edit.add_argument("--out", default="edit")

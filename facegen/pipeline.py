@@ -58,6 +58,14 @@ def slerp(a: torch.Tensor, b: torch.Tensor, w: float) -> torch.Tensor:
     return (torch.sin((1 - w) * angle) * a + torch.sin(w * angle) * b) / torch.sin(angle)
 
 
+def predicted_attributes(images: torch.Tensor) -> torch.Tensor:
+    """A photo's own attributes (+1/-1) as the shipped CelebA attribute classifier sees them."""
+    from facegen.evaluation import load_attribute_classifier
+
+    with torch.no_grad():
+        return torch.where(load_attribute_classifier()(images.float()) > 0, 1.0, -1.0)
+
+
 def load_face(image: str | Path | Image.Image | torch.Tensor, image_size: int) -> torch.Tensor:
     """Any image (path, PIL or [-1, 1] tensor) -> [1, 3, S, S] in [-1, 1], cropped as CelebA is."""
     from facegen.data import preprocess, to_model_range
@@ -216,6 +224,7 @@ class FacePipeline:
         """Change attributes of a real face: invert it under its source attributes, regenerate under the target.
 
         ``strength`` is how far back the inversion goes (1 = all the way to noise): more changes more.
+        ``source_attributes`` default to what the shipped attribute classifier sees in the photo.
         Returns ``{"input", "reconstruction", "edited"}`` images [1, 3, S, S] in [-1, 1].
         """
         if self.config.conditioning.type != "attributes":
@@ -224,7 +233,7 @@ class FacePipeline:
             raise ValueError(f"strength must lie in (0, 1], got {strength}")
         x = load_face(image, self.config.data.image_size)
         latent_x = self.autoencoder.encode(x.to(self.device)).cpu()
-        source = attribute_matrix(source_attributes, 1)
+        source = predicted_attributes(x) if source_attributes is None else attribute_matrix(source_attributes, 1)
         target = source.clone()
         changed = attribute_matrix(changes, 1)
         target[changed != 0] = changed[changed != 0]

@@ -156,3 +156,13 @@ def test_cli_edit_and_interpolate(attr_run, celeba_root, tmp_path, capsys):
     assert "is not a readable image" in capsys.readouterr().err
     assert main(["sample", "--checkpoint", str(attr_run), "--attributes", "Smilling=1"]) == 2
     assert "Did you mean Smiling" in capsys.readouterr().err
+
+
+def test_edits_read_a_photos_own_attributes_with_the_classifier(celeba_root):
+    from facegen.data import build_dataset
+    from facegen.pipeline import load_face, predicted_attributes
+
+    faces = build_dataset("celeba", celeba_root, "test", image_size=64, max_images=1)
+    photo = load_face(faces.image_dir / faces.filenames[0], 64)
+    agreement = (predicted_attributes(photo)[0] == faces[0]["attributes"]).float().mean().item()
+    assert agreement >= 0.8  # the classifier's mean test accuracy is 89%
