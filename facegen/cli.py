@@ -20,8 +20,15 @@ def _add_config_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. train.lr=1e-4")
 
 
-def _add_guidance_args(parser: argparse.ArgumentParser) -> None:
+def _generation_parser(sub, name: str, help: str, out: str | None) -> argparse.ArgumentParser:
+    """A subcommand that loads a checkpoint and samples from it: the options they all share."""
+    parser = sub.add_parser(name, help=help)
+    parser.add_argument("--checkpoint", required=True, help="run folder (best, else latest) or checkpoint folder")
+    parser.add_argument("--steps", type=int, help="sampler steps (default: the run's sampler.steps)")
     parser.add_argument("--cfg-scale", type=float, help="classifier-free guidance (1 = off; default: the run's)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    parser.add_argument("--out", default=out, help="output folder" if out else "write the JSON report here")
+    return parser
 
 
 def _config(args: argparse.Namespace):
@@ -158,53 +165,41 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", help="'auto' (this run's latest checkpoint) or a checkpoint/run path")
     train.set_defaults(func=cmd_train)
 
-    sample = sub.add_parser("sample", help="generate faces from a checkpoint")
-    sample.add_argument("--checkpoint", required=True, help="run folder (best, else latest) or checkpoint folder")
+    sample = _generation_parser(sub, "sample", "generate faces from a checkpoint", out="samples")
     sample.add_argument("--num-samples", type=int, default=16)
-    sample.add_argument("--steps", type=int, help="sampler steps (default: the run's sampler.steps)")
     sample.add_argument(
         "--sampler", choices=["euler", "heun", "dopri5", "ddpm", "ddim", "dpm++"], help="default: the run's"
     )
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument("--batch-size", type=int, default=64)
-    sample.add_argument("--out", default="samples", help="output folder")
     sample.add_argument("--gif", action="store_true", help="also write trajectory.gif (noise to face)")
-    sample.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     sample.add_argument("--no-ema", action="store_true", help="use the raw weights instead of the EMA")
     sample.add_argument("--attributes", help='e.g. "Smiling=1,Eyeglasses=1" (1 present, 0 absent, others free)')
     sample.add_argument(
         "--prompt", help='text-conditioned models: e.g. "a smiling woman with eyeglasses" ("" = unconditional)'
     )
-    _add_guidance_args(sample)
     sample.set_defaults(func=cmd_sample)
 
-    edit = sub.add_parser("edit", help="change attributes of a real face")
-    edit.add_argument("--checkpoint", required=True)
+    edit = _generation_parser(sub, "edit", "change attributes of a real face", out="edit")
     edit.add_argument("--image", required=True, help="any face photo (cropped to a centred square)")
     edit.add_argument("--set", required=True, help='attributes to change, e.g. "Smiling=1"')
-    edit.add_argument("--source", help="the photo's own attributes, if known (default: the attribute classifier's reading)")
+    edit.add_argument("--source", help="the photo's own attributes, if known (default: the classifier's reading)")
     edit.add_argument("--strength", type=float, default=0.6, help="how far to invert: 0..1 (1 = to pure noise)")
-    edit.add_argument("--steps", type=int)
-    edit.add_argument("--out", default="edit")
-    edit.add_argument("--device")
-    _add_guidance_args(edit)
     edit.set_defaults(func=cmd_edit)
 
-    interp = sub.add_parser("interpolate", help="morph between two attribute sets and/or two seeds")
-    interp.add_argument("--checkpoint", required=True)
+    interp = _generation_parser(
+        sub, "interpolate", "morph between two attribute sets and/or two seeds", "interpolation"
+    )
     interp.add_argument("--from", dest="start", help='start attributes, e.g. "Male=1,Smiling=0"')
     interp.add_argument("--to", dest="end", help='end attributes, e.g. "Male=0,Smiling=1"')
     interp.add_argument("--seeds", type=int, nargs=2, metavar=("A", "B"), help="slerp between these two noises")
     interp.add_argument("--seed", type=int, default=0, help="the noise for attribute interpolation")
     interp.add_argument("--frames", type=int, default=8)
-    interp.add_argument("--steps", type=int)
-    interp.add_argument("--out", default="interpolation")
-    interp.add_argument("--device")
-    _add_guidance_args(interp)
     interp.set_defaults(func=cmd_interpolate)
 
-    ev = sub.add_parser("eval", help="generate from a checkpoint and score the samples (FID/KID, FD_attr, ...)")
-    ev.add_argument("--checkpoint", required=True)
+    ev = _generation_parser(
+        sub, "eval", "generate from a checkpoint and score the samples (FID/KID, FD_attr, ...)", None
+    )
     ev.add_argument("--num-samples", type=int, default=1000)
     ev.add_argument(
         "--metrics",
@@ -216,12 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--max-reference-images", type=int)
     ev.add_argument("--inception-weights", help="pt_inception-2015-12-05-6726825d.pth for fid/kid offline")
     ev.add_argument("--clip-model", help="a local CLIP folder for clip_score")
-    ev.add_argument("--steps", type=int)
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--batch-size", type=int, default=64)
-    ev.add_argument("--out", help="write the JSON report here")
-    ev.add_argument("--device")
-    _add_guidance_args(ev)
     ev.set_defaults(func=cmd_eval)
 
     data = sub.add_parser("data", help="datasets and caches").add_subparsers(dest="data_command", required=True)
