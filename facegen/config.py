@@ -262,7 +262,7 @@ def validate(cfg: Config) -> Config:
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
-    from facegen.evaluation.metric_names import ALL_METRICS
+    from facegen.metric_names import ALL_METRICS
 
     unknown = [m for m in cfg.eval.metrics if m not in ALL_METRICS]
     if unknown or cfg.eval.best_metric not in cfg.eval.metrics:

@@ -10,7 +10,8 @@ from facegen.evaluation.classifier_training import train_attribute_classifier
 from facegen.evaluation.distances import frechet_distance, gaussian_statistics, kernel_distance
 from facegen.evaluation.evaluator import evaluate, format_report_table
 from facegen.evaluation.inception import WEIGHTS_ENV as INCEPTION_WEIGHTS_ENV
-from facegen.evaluation.metric_names import (
+from facegen.evaluation.references import parse_reference
+from facegen.metric_names import (
     ALL_METRICS,
     ATTR_CONSISTENCY,
     CLIP_SCORE,
@@ -22,7 +23,6 @@ from facegen.evaluation.metric_names import (
     LOWER_IS_BETTER,
     is_better,
 )
-from facegen.evaluation.references import parse_reference
 
 __all__ = [
     "ALL_METRICS",

@@ -23,7 +23,8 @@ from facegen.evaluation.distances import (
 )
 from facegen.evaluation.features import FeatureExtractor, extract_features
 from facegen.evaluation.inception import InceptionFeatures
-from facegen.evaluation.metric_names import (
+from facegen.evaluation.references import parse_reference, reference_gaussian, reference_statistics
+from facegen.metric_names import (
     ALL_METRICS,
     ATTR_CONSISTENCY,
     CLIP_SCORE,
@@ -33,7 +34,6 @@ from facegen.evaluation.metric_names import (
     KID_ATTR,
     LOWER_IS_BETTER,
 )
-from facegen.evaluation.references import parse_reference, reference_gaussian, reference_statistics
 
 Images = torch.Tensor | Iterable[torch.Tensor]
 
