@@ -11,6 +11,7 @@ facegen data prepare --config configs/celeba32_tiny.yaml [--download]
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -233,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except (ConfigError, FileNotFoundError, ValueError, RuntimeError) as err:
+        if os.environ.get("FACEGEN_DEBUG"):  # the full traceback, for bug reports
+            raise
         print(f"facegen: error: {err}", file=sys.stderr)
         return 2
     return 0
