@@ -79,3 +79,12 @@ def test_condition_helpers():
     both = Condition.concat([c, c.dropped()])
     assert both.attributes.shape == (4, 40) and both.attributes[2:].abs().sum() == 0
     assert both.text_tokens is None
+
+
+def test_one_attribute_moves_the_condition_from_the_start():
+    # Guards a real regression: averaging 40 small tokens left single attributes with ~1/40 of an effect.
+    torch.manual_seed(0)
+    embedder = AttributeEmbedder(dim=64)
+    smiling, serious = (create_attribute_vector(Smiling=v)[None] for v in (1, 0))
+    a, b = embedder(Condition(attributes=smiling)), embedder(Condition(attributes=serious))
+    assert ((a - b).norm() / a.norm()).item() > 0.05
