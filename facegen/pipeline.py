@@ -9,6 +9,7 @@ pipe.save(faces, "out/")
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -58,12 +59,17 @@ def slerp(a: torch.Tensor, b: torch.Tensor, w: float) -> torch.Tensor:
     return (torch.sin((1 - w) * angle) * a + torch.sin(w * angle) * b) / torch.sin(angle)
 
 
-def predicted_attributes(images: torch.Tensor) -> torch.Tensor:
-    """A photo's own attributes (+1/-1) as the shipped CelebA attribute classifier sees them."""
+@functools.cache
+def _shipped_classifier() -> nn.Module:
     from facegen.evaluation import load_attribute_classifier
 
+    return load_attribute_classifier()  # loaded once, not once per edit
+
+
+def predicted_attributes(images: torch.Tensor) -> torch.Tensor:
+    """A photo's own attributes (+1/-1) as the shipped CelebA attribute classifier sees them."""
     with torch.no_grad():
-        return torch.where(load_attribute_classifier()(images.float()) > 0, 1.0, -1.0)
+        return torch.where(_shipped_classifier()(images.float()) > 0, 1.0, -1.0)
 
 
 def load_face(image: str | Path | Image.Image | torch.Tensor, image_size: int) -> torch.Tensor:

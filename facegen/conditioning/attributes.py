@@ -62,16 +62,14 @@ def parse_attributes(text: str) -> dict[str, str]:
     return pairs
 
 
-def hide_attributes(
-    attributes: torch.Tensor, cfg_dropout: float, max_mask_rate: float = 1.0, generator: torch.Generator | None = None
-) -> torch.Tensor:
+def hide_attributes(attributes: torch.Tensor, cfg_dropout: float, max_mask_rate: float = 1.0) -> torch.Tensor:
     """Training-time corruption: each sample hides a random fraction (U[0, max_mask_rate]) of its attributes,
     and with probability ``cfg_dropout`` all of them (the unconditional branch for guidance)."""
     batch = attributes.shape[0]
     device = attributes.device
-    rate = torch.rand(batch, 1, generator=generator) * max_mask_rate
-    keep = torch.rand(attributes.shape, generator=generator) >= rate
-    keep &= torch.rand(batch, 1, generator=generator) >= cfg_dropout
+    rate = torch.rand(batch, 1) * max_mask_rate
+    keep = torch.rand(attributes.shape) >= rate
+    keep &= torch.rand(batch, 1) >= cfg_dropout
     return attributes * keep.to(device, attributes.dtype)
 
 
