@@ -24,7 +24,8 @@ def text_encoder_from_config(cfg: Config, device=None):
     return build_text_encoder(cc.text_encoder, cc.text_encoder_path, device=device, max_length=cc.max_text_length)
 
 
-def embedder_from_config(cfg: Config) -> nn.Module | None:
+def embedder_from_config(cfg: Config, in_channels: int, image_size: int) -> nn.Module | None:
+    """The condition embedder for a backbone denoising [C=in_channels, image_size, image_size] inputs."""
     cc = cfg.conditioning
     if cc.type == "none":
         return None
@@ -36,7 +37,15 @@ def embedder_from_config(cfg: Config) -> nn.Module | None:
     if cc.type == "attributes":
         from facegen.conditioning.attributes import AttributeEmbedder
 
-        return AttributeEmbedder(dim)
+        embedder = AttributeEmbedder(dim)
+        if cc.semantic_dim:
+            from facegen.conditioning.semantic import SemanticEmbedder, SemanticEncoder
+
+            encoder = SemanticEncoder(in_channels, image_size, cc.semantic_dim)
+            embedder = SemanticEmbedder(
+                embedder, encoder, cc.semantic_dropout, cc.semantic_kl_weight, cc.semantic_attribute_weight
+            )
+        return embedder
     from facegen.conditioning.text import TextEmbedder
 
     if cc.text_dim is None:
@@ -64,7 +73,11 @@ def model_from_config(cfg: Config, autoencoder=None) -> nn.Module:
                 f"model.{key}={value!r} does not apply to model.name={cfg.model.name!r}: ignored", stacklevel=2
             )
     return build_model(
-        cfg.model.name, image_size=size, in_channels=channels, cond_embedder=embedder_from_config(cfg), **options
+        cfg.model.name,
+        image_size=size,
+        in_channels=channels,
+        cond_embedder=embedder_from_config(cfg, channels, size),
+        **options,
     )
 
 

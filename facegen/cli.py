@@ -79,6 +79,8 @@ def cmd_edit(args: argparse.Namespace) -> None:
         steps=args.steps,
         cfg_scale=args.cfg_scale,
         source_attributes=args.source,
+        use_semantic=False if args.no_semantic else None,
+        semantic_margin=args.semantic_margin,
     )
     out = Path(args.out)
     for name, image in result.items():
@@ -186,6 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("--set", required=True, help='attributes to change, e.g. "Smiling=1"')
     edit.add_argument("--source", help="the photo's own attributes, if known (default: the classifier's reading)")
     edit.add_argument("--strength", type=float, default=0.6, help="how far to invert: 0..1 (1 = to pure noise)")
+    edit.add_argument("--no-semantic", action="store_true", help="ignore the model's semantic encoder: inversion alone")
+    edit.add_argument(
+        "--semantic-margin", type=float, default=4.0, help="how far the face's code moves along attribute directions"
+    )
     edit.set_defaults(func=cmd_edit)
 
     interp = _generation_parser(

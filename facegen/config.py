@@ -74,6 +74,12 @@ class ConditioningConfig:
     text_encoder_path: str | None = None  # clip: a local transformers folder
     max_text_length: int = 32
     text_dim: int | None = None  # filled in from the text encoder when training starts
+    # Conditional autoencoder (attributes only): >0 trains a VAE encoder jointly whose code of the face is an
+    # extra condition; edits then keep the face's code (see facegen/conditioning/semantic.py).
+    semantic_dim: int = 0
+    semantic_dropout: float = 0.5  # fraction of faces trained without their code (generation needs none)
+    semantic_kl_weight: float = 1e-4
+    semantic_attribute_weight: float = 0.1
 
 
 @dataclass
@@ -257,6 +263,16 @@ def validate(cfg: Config) -> Config:
         (cfg.objective.logit_std > 0, "objective.logit_std must be positive"),
         (0 <= cfg.conditioning.cfg_dropout < 1, "conditioning.cfg_dropout must lie in [0, 1)"),
         (0 <= cfg.conditioning.max_mask_rate <= 1, "conditioning.max_mask_rate must lie in [0, 1]"),
+        (cfg.conditioning.semantic_dim >= 0, "conditioning.semantic_dim must be >= 0 (0 = no semantic encoder)"),
+        (
+            cfg.conditioning.semantic_dim == 0 or cfg.conditioning.type == "attributes",
+            "conditioning.semantic_dim > 0 needs conditioning.type=attributes (its head learns the 40 attributes)",
+        ),
+        (0 <= cfg.conditioning.semantic_dropout < 1, "conditioning.semantic_dropout must lie in [0, 1)"),
+        (
+            min(cfg.conditioning.semantic_kl_weight, cfg.conditioning.semantic_attribute_weight) >= 0,
+            "conditioning.semantic_*_weight must be >= 0",
+        ),
         (cfg.exp_name and "/" not in cfg.exp_name, "exp_name must be a non-empty name without '/'"),
     ]
     for ok, message in checks:

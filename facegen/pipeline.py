@@ -218,6 +218,18 @@ class FacePipeline:
             return out[0].clamp(-1, 1), out[1]
         return out.clamp(-1, 1)
 
+    @property
+    def semantic(self) -> bool:
+        """Whether the model has a semantic encoder (conditional autoencoder) whose code edits can keep."""
+        return self.config.conditioning.semantic_dim > 0
+
+    @torch.no_grad()
+    def semantic_code(self, latents: torch.Tensor) -> torch.Tensor:
+        """The posterior mean code [B, dim] of faces given in model space (after ``autoencoder.encode``)."""
+        if not self.semantic:
+            raise ValueError(f"{self.checkpoint} has no semantic encoder (conditioning.semantic_dim=0)")
+        return self.net.cond_embedder.encoder(latents.to(self.device))[0].cpu()
+
     def edit(
         self,
         image: str | Path | Image.Image | torch.Tensor,
@@ -226,23 +238,33 @@ class FacePipeline:
         steps: int | None = None,
         cfg_scale: float | None = None,
         source_attributes: AttributeSpec = None,
+        use_semantic: bool | None = None,
+        semantic_margin: float = 4.0,
     ) -> dict[str, torch.Tensor]:
         """Change attributes of a real face: invert it under its source attributes, regenerate under the target.
 
         ``strength`` is how far back the inversion goes (1 = all the way to noise): more changes more.
         ``source_attributes`` default to what the shipped attribute classifier sees in the photo.
+        A model with a semantic encoder (default ``use_semantic``) also conditions on the face's own code, moved
+        by the least change that makes its attribute head read the changed attributes at ``±semantic_margin``.
         Returns ``{"input", "reconstruction", "edited"}`` images [1, 3, S, S] in [-1, 1].
         """
         if self.config.conditioning.type != "attributes":
             raise ValueError("editing needs an attribute-conditioned model (conditioning.type=attributes)")
         if not 0 < strength <= 1:
             raise ValueError(f"strength must lie in (0, 1], got {strength}")
+        use_semantic = self.semantic if use_semantic is None else use_semantic
         x = load_face(image, self.config.data.image_size)
         latent_x = self.autoencoder.encode(x.to(self.device)).cpu()
         source = predicted_attributes(x) if source_attributes is None else attribute_matrix(source_attributes, 1)
-        target = source.clone()
         changed = attribute_matrix(changes, 1)
-        target[changed != 0] = changed[changed != 0]
+        target = torch.where(changed != 0, changed, source)
+        source_cond, target_cond = Condition(attributes=source), Condition(attributes=target)
+        if use_semantic:
+            code = self.semantic_code(latent_x)
+            encoder = self.net.cond_embedder.encoder
+            steered = encoder.steer(code.to(self.device), changed.to(self.device), semantic_margin)
+            source_cond.semantic, target_cond.semantic = code, steered.cpu()
         steps = steps or self.config.sampler.steps
         scale = self.config.sampler.cfg_scale if cfg_scale is None else cfg_scale
         sampler = resolved_sampler(self.config, None if self.config.objective.name == "ddpm" else "heun")
@@ -250,18 +272,16 @@ class FacePipeline:
         def invert(chunk, c):
             return self.objective.invert(self.net, chunk, steps=steps, cond=c, strength=strength)
 
-        latent = self._batched(
-            invert, latent_x, Condition(attributes=source), 1, False, "inverting", decode_outputs=False
-        )
+        latent = self._batched(invert, latent_x, source_cond, 1, False, "inverting", decode_outputs=False)
         results = {"input": x}
-        for name, attrs, guidance in (("reconstruction", source, 1.0), ("edited", target, scale)):
+        for name, cond, guidance in (("reconstruction", source_cond, 1.0), ("edited", target_cond, scale)):
 
             def regenerate(chunk, c, guidance=guidance):
                 return self.objective.sample(
                     self.net, chunk, sampler=sampler, steps=steps, cond=c, guidance=guidance, start=1.0 - strength
                 )
 
-            results[name] = self._batched(regenerate, latent, Condition(attributes=attrs), 1, False, name).clamp(-1, 1)
+            results[name] = self._batched(regenerate, latent, cond, 1, False, name).clamp(-1, 1)
         return results
 
     def interpolate(

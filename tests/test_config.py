@@ -41,6 +41,7 @@ def test_overrides_are_typed_and_win(tmp_path):
         ("data.image_size=33", "divisible by model.patch_size"),
         ("train.ema_decay=1.0", r"ema_decay must lie in \[0, 1\)"),
         ("lr", "must look like section.key=value"),
+        ("conditioning.semantic_dim=16", "semantic_dim > 0 needs conditioning.type=attributes"),
     ],
 )
 def test_bad_values_name_the_key(override, message):

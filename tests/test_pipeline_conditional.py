@@ -23,8 +23,17 @@ CASES = {
         "objective.schedule": "cosine",
         "conditioning.dim": 32,
     },
+    "dit-flow-semantic": {  # the conditional autoencoder: a jointly trained encoder's code of the face
+        "model.name": "dit",
+        "model.patch_size": 4,
+        "model.depth": 2,
+        "model.hidden_size": 64,
+        "model.num_heads": 2,
+        "conditioning.semantic_dim": 16,
+    },
 }
-RECONSTRUCTION_ERROR = {"dit-flow": 0.02, "unet-ddpm": 0.05}  # ODE inversion is second order, DDIM's first
+# ODE inversion is second order, DDIM's first
+RECONSTRUCTION_ERROR = {"dit-flow": 0.02, "unet-ddpm": 0.05, "dit-flow-semantic": 0.02}
 
 
 @pytest.fixture(scope="module", params=sorted(CASES))
@@ -60,7 +69,10 @@ def attr_run(request, celeba_root, tmp_path_factory):
 def case(run) -> str:
     from facegen.training.checkpoint import load_checkpoint
 
-    return "unet-ddpm" if load_checkpoint(run).config.model.name == "unet" else "dit-flow"
+    config = load_checkpoint(run).config
+    if config.model.name == "unet":
+        return "unet-ddpm"
+    return "dit-flow-semantic" if config.conditioning.semantic_dim else "dit-flow"
 
 
 def test_guided_generation_depends_on_attributes(attr_run):
@@ -85,6 +97,23 @@ def test_inversion_then_regeneration_reconstructs(attr_run, celeba_root):
         error
     )  # the ODE is run back and forth: only discretisation error remains
     assert not torch.allclose(result["edited"], result["reconstruction"])  # the target attributes act
+
+
+def test_semantic_edits_keep_the_faces_code(attr_run, celeba_root):
+    pipe = FacePipeline.from_checkpoint(attr_run, device="cpu")
+    face = celeba_root / "img_align_celeba" / "000001.jpg"
+    if not pipe.semantic:
+        with pytest.raises(ValueError, match="no semantic encoder"):
+            pipe.semantic_code(torch.zeros(1, 3, 16, 16))
+        return
+    logged = (attr_run / "metrics.jsonl").read_text()
+    assert '"semantic_kl"' in logged and '"semantic_attr_bce"' in logged
+    with_code = pipe.edit(face, {"Smiling": 1}, strength=1.0, steps=8, cfg_scale=2.0)
+    without = pipe.edit(face, {"Smiling": 1}, strength=1.0, steps=8, cfg_scale=2.0, use_semantic=False)
+    assert torch.equal(with_code["input"], without["input"])
+    assert not torch.allclose(with_code["reconstruction"], without["reconstruction"])  # the code conditions
+    code = pipe.semantic_code(pipe.autoencoder.encode(with_code["input"]))
+    assert code.shape == (1, 16) and code.abs().amax() > 0
 
 
 def test_interpolation_frames(attr_run):

@@ -97,8 +97,13 @@ class AttributeEmbedder(nn.Module):
         tokens = torch.where(a < 0, below, above) + self.identity
         return tokens, torch.ones(tokens.shape[:2], dtype=torch.bool, device=tokens.device)
 
-    def vector(self, cond: Condition) -> torch.Tensor:
+    def embed(self, cond: Condition) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(tokens, mask, vector) in one pass, for backbones that take both."""
+        tokens, mask = self.tokens(cond)
         # A sum, not a mean: one attribute must move the vector by its full embedding, not 1/40 of it.
-        return self.pool(self.tokens(cond)[0].sum(dim=1))
+        return tokens, mask, self.pool(tokens.sum(dim=1))
+
+    def vector(self, cond: Condition) -> torch.Tensor:
+        return self.embed(cond)[2]
 
     forward = vector

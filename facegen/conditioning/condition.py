@@ -17,12 +17,16 @@ class Condition:
     attributes: [B, 40] float in {-1, 0, +1}: absent, unspecified ("don't care"), present.
     text_tokens: [B, L, D] token embeddings for cross-attention; text_mask: [B, L] bool (True = real token).
     text_pooled: [B, D] pooled text embedding for AdaLN-style conditioning.
+    reference: [B, C, H, W] clean faces whose semantic code conditions the model (see ``semantic.py``).
+    semantic: [B, dim] a semantic code given directly (wins over ``reference``). All zeros = no code.
     """
 
     attributes: torch.Tensor | None = None
     text_tokens: torch.Tensor | None = None
     text_mask: torch.Tensor | None = None
     text_pooled: torch.Tensor | None = None
+    reference: torch.Tensor | None = None
+    semantic: torch.Tensor | None = None
 
     def tensors(self) -> dict[str, torch.Tensor]:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
@@ -32,7 +36,8 @@ class Condition:
         return replace(self, **{k: fn(v) for k, v in self.tensors().items()})
 
     def dropped(self) -> "Condition":
-        """The unconditional counterpart: attributes all unspecified (0), text empty (zeros, no real tokens)."""
+        """The unconditional counterpart: attributes all unspecified (0), text empty (zeros, no real tokens), no
+        semantic code."""
         return self.map(torch.zeros_like)
 
     @staticmethod

@@ -32,6 +32,9 @@ class TextEmbedder(nn.Module):
     def vector(self, cond: Condition) -> torch.Tensor:
         return self.pool(cond.text_pooled)
 
+    def embed(self, cond: Condition) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return (*self.tokens(cond), self.vector(cond))
+
     forward = vector
 
 

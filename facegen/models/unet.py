@@ -108,12 +108,12 @@ class UNet(nn.Module):
         if cond is None:
             # Cross-attention needs tokens, so "no condition" is the dropped one: every attribute unspecified.
             cond = Condition(attributes=x.new_zeros(x.shape[0], len(CELEBA_ATTRIBUTES)))
-        tokens, mask = self.cond_embedder.tokens(cond)
+        tokens, mask, vector = self.cond_embedder.embed(cond)
         return self.unet(
             x,
             timesteps,
             encoder_hidden_states=tokens,
-            class_labels=self.cond_embedder.vector(cond),
+            class_labels=vector,
             encoder_attention_mask=mask,
         ).sample
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +136,7 @@ class Trainer:
         self.objective = objective_from_config(cfg)
         self.num_params = count_parameters(model)
         self.step = 0
+        self.semantic_terms: dict[str, torch.Tensor] = {}  # the semantic encoder's KL / BCE, for the logs
         if resume:
             self._resume(resume)
         if acc.is_main_process:
@@ -153,6 +155,10 @@ class Trainer:
     @property
     def conditional(self) -> bool:
         return self.cfg.conditioning.type != "none"
+
+    @property
+    def semantic(self) -> bool:
+        return self.cfg.conditioning.semantic_dim > 0
 
     def _open_data(self):
         """The uint8 image cache, or for latent / text training the encoded cache built from it."""
@@ -299,7 +305,9 @@ class Trainer:
                     elapsed = time.perf_counter() - window_start
                     rate = window_count * tc.batch_size / elapsed
                     if acc.is_main_process:
-                        self.logger.scalars(self.step, {"loss": mean_loss, "lr": lr, "images_per_sec": rate})
+                        scalars = {"loss": mean_loss, "lr": lr, "images_per_sec": rate}
+                        scalars.update({k: v.item() for k, v in self.semantic_terms.items()})  # last step's
+                        self.logger.scalars(self.step, scalars)
                         bar.set_postfix(loss=f"{mean_loss:.4f}", img_s=f"{rate:.1f}", lr=f"{lr:.2e}")
                     window_loss.zero_()
                     window_count, window_start = 0, time.perf_counter()
@@ -336,9 +344,14 @@ class Trainer:
             if self.cfg.data.flip:
                 images = random_hflip(images)
         cond = self._condition(batch)
+        if self.semantic:  # the clean faces ride along for the semantic encoder, inside the model's forward
+            cond = replace(cond, reference=images)
         self.model.train()
         with acc.autocast():
             loss = self.objective(self.forward_model, images, cond)
+            if self.semantic:
+                regularizer, self.semantic_terms = self.unwrapped.cond_embedder.regularizer()
+                loss = loss + regularizer
         self.optimizer.zero_grad(set_to_none=True)
         acc.backward(loss)
         if self.cfg.train.grad_clip > 0:

@@ -13,7 +13,7 @@ PRESET_PARAMETERS = {"tiny": 1_063_651, "small": 18_536_323, "base": 63_151_235}
 
 
 class FakeEmbedder(nn.Module):
-    """The embedder interface the UNet relies on: ``dim``, ``tokens(cond)`` and ``vector(cond)``.
+    """The embedder interface the UNet relies on: ``dim`` and ``embed(cond) -> (tokens, mask, vector)``.
 
     With ``hide_unspecified`` the mask hides the tokens of unspecified (0) attributes.
     """
@@ -31,8 +31,9 @@ class FakeEmbedder(nn.Module):
         mask = cond.attributes != 0 if self.hide_unspecified else torch.ones(tokens.shape[:2], dtype=torch.bool)
         return tokens, mask
 
-    def vector(self, cond: Condition) -> torch.Tensor:
-        return self.pool(self.tokens(cond)[0].mean(dim=1))
+    def embed(self, cond: Condition) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        tokens, mask = self.tokens(cond)
+        return tokens, mask, self.pool(tokens.mean(dim=1))
 
 
 def tiny_unet(cond_embedder: nn.Module | None = None, **options) -> UNet:

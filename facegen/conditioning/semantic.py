@@ -1,0 +1,130 @@
+"""A conditional autoencoder (seed S4, in the spirit of Diffusion Autoencoders): a semantic code of the face itself.
+
+A small VAE encoder maps the clean face (pixels or latents, whatever the backbone denoises) to a posterior
+N(mean, exp(logvar)) over a ``dim``-d code; a linear head reads the 40 attributes from the code. Trained jointly
+with the denoiser, the code becomes whatever the denoiser most needs to rebuild that particular face (identity,
+pose, lighting), regularised by a KL term towards N(0, I) and by attribute BCE, which makes the head's weight
+vectors attribute directions in code space.
+
+The code enters the backbone beside the attributes: added to the pooled vector (AdaLN / class embedding) and as
+one extra cross-attention token. An all-zero code (or reference image) means "no code", as zeros mean "dropped"
+everywhere in :class:`Condition`; training drops the code for a ``dropout`` fraction of faces, so the same network
+still generates from attributes alone and classifier-free guidance has its unconditional branch.
+
+Editing keeps the face's code, moved by the least change that makes the attribute head read the target
+attributes (:meth:`SemanticEncoder.steer`).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from facegen.conditioning.condition import Condition
+from facegen.data.attributes import CELEBA_ATTRIBUTES
+
+
+class SemanticEncoder(nn.Module):
+    """[B, C, S, S] in model space -> posterior (mean, logvar) [B, dim]; ``head`` reads 40 attribute logits."""
+
+    def __init__(self, in_channels: int, image_size: int, dim: int = 64, width: int = 32) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(in_channels, width, 3, padding=1)]
+        channels, size = width, image_size
+        while size > 4:  # stride-2 convolutions down to 4x4, doubling the width up to 256
+            out = min(2 * channels, 256)
+            layers += [nn.GroupNorm(8, channels), nn.SiLU(), nn.Conv2d(channels, out, 3, stride=2, padding=1)]
+            channels, size = out, (size + 1) // 2
+        layers += [nn.GroupNorm(8, channels), nn.SiLU(), nn.Flatten(), nn.Linear(channels * size * size, 2 * dim)]
+        self.net = nn.Sequential(*layers)
+        self.head = nn.Linear(dim, len(CELEBA_ATTRIBUTES))
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, logvar = self.net(x.to(self.head.weight.dtype)).float().chunk(2, dim=-1)
+        return mean, logvar.clamp(-10, 10)
+
+    def steer(self, code: torch.Tensor, attributes: torch.Tensor, margin: float = 4.0) -> torch.Tensor:
+        """The nearest code whose head logits read ``attributes`` (+1/-1; 0 = leave free) at ``±margin``.
+
+        Least-norm solution of ``W_S (code + delta) + b_S = margin * a_S`` over the specified attributes S, so
+        the rest of the code (the identity) moves as little as the edit allows.
+        """
+        out = code.clone()
+        for i, (z, a) in enumerate(zip(code, attributes)):
+            chosen = a != 0
+            if not chosen.any():
+                continue
+            weight, bias = self.head.weight[chosen].float(), self.head.bias[chosen].float()
+            residual = margin * a[chosen].float() - (weight @ z.float() + bias)
+            out[i] = z + torch.linalg.pinv(weight) @ residual
+        return out
+
+
+class SemanticEmbedder(nn.Module):
+    """An attribute embedder plus the face's semantic code: same ``vector``/``embed`` interface as the others."""
+
+    def __init__(
+        self,
+        base: nn.Module,
+        encoder: SemanticEncoder,
+        dropout: float = 0.5,
+        kl_weight: float = 1e-4,
+        attribute_weight: float = 0.1,
+    ) -> None:
+        super().__init__()
+        self.base, self.encoder, self.dim = base, encoder, base.dim
+        self.dropout, self.kl_weight, self.attribute_weight = dropout, kl_weight, attribute_weight
+        self.to_vector = nn.Sequential(nn.Linear(encoder.dim, self.dim), nn.SiLU(), nn.Linear(self.dim, self.dim))
+        self.to_token = nn.Linear(encoder.dim, self.dim)
+        self._posterior: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+
+    def code(self, cond: Condition) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(code [B, dim], present [B] bool) from ``cond.semantic``, else by encoding ``cond.reference``."""
+        if cond.semantic is not None:
+            code = cond.semantic.float()
+            return code, code.abs().amax(dim=-1) > 0
+        if cond.reference is None:
+            return None
+        present = cond.reference.flatten(1).abs().amax(dim=-1) > 0
+        mean, logvar = self.encoder(cond.reference)
+        if not self.training:
+            return mean, present
+        # Training: a reparameterised sample; the posterior is kept for regularizer().
+        self._posterior = (mean, logvar, cond.attributes)
+        code = mean + torch.randn_like(mean) * (0.5 * logvar).exp()
+        keep = torch.rand(len(code), device=code.device) >= self.dropout
+        return code, present & keep
+
+    def vector(self, cond: Condition) -> torch.Tensor:
+        return self.embed(cond)[2]
+
+    forward = vector
+
+    def embed(self, cond: Condition) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        tokens, mask, vector = self.base.embed(cond)
+        resolved = self.code(cond)
+        if resolved is None:
+            return tokens, mask, vector
+        code, present = resolved
+        dtype = vector.dtype
+        vector = vector + self.to_vector(code.to(dtype)) * present[:, None].to(dtype)
+        token = self.to_token(code.to(tokens.dtype))[:, None]
+        return torch.cat([tokens, token], dim=1), torch.cat([mask, present[:, None]], dim=1), vector
+
+    def regularizer(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """KL to N(0, I) plus attribute BCE on the visible (not hidden) attributes of the last training batch."""
+        if self._posterior is None:
+            raise RuntimeError("regularizer() needs a training forward pass with cond.reference first")
+        mean, logvar, attributes = self._posterior
+        self._posterior = None
+        kl = 0.5 * (mean.square() + logvar.exp() - 1 - logvar).sum(dim=-1).mean()
+        loss = self.kl_weight * kl
+        parts = {"semantic_kl": kl.detach()}
+        if attributes is not None and (visible := attributes != 0).any():
+            logits = self.encoder.head(mean)
+            bce = F.binary_cross_entropy_with_logits(logits[visible].float(), (attributes[visible] > 0).float())
+            loss = loss + self.attribute_weight * bce
+            parts["semantic_attr_bce"] = bce.detach()
+        return loss, parts
