@@ -1,10 +1,17 @@
-"""How local are attribute edits? Mean pixel change inside the edited attribute's region vs outside it.
+"""How well do attribute edits work, and what do they keep? Inversion alone vs. with the face's semantic code.
 
-    python benchmarks/edit_locality.py --checkpoint runs/celeba32_attr_tiny --num-faces 32 [--out docs/edit_example.png]
+    python benchmarks/edit_locality.py --checkpoint runs/celeba32_attr_tiny \
+        --checkpoint runs/celeba32_attr_semantic_tiny --num-faces 32 --strength 0.6 1.0 [--out edits.png]
 
 On shared CelebA test faces (aligned, so eyes and mouth sit at fixed places), each face is edited to flip one
-attribute (Smiling, Eyeglasses, Blond_Hair) with its true labels as source attributes. A good edit changes its
-region much more than the rest of the face: the ratio inside/outside is printed per attribute, as JSON.
+attribute (Smiling, Eyeglasses, Blond_Hair) with its true labels as source attributes. Every checkpoint is edited
+by inversion alone; one with a semantic encoder also with its code of the face ("semantic"). Per attribute:
+
+- recon_psnr: PSNR of the reconstruction (inversion + regeneration, same attributes) against the input;
+- ratio: mean change (edited vs reconstruction) inside the attribute's region over the change outside it;
+- kept_psnr: PSNR of the edit against the input outside the region: how much of the rest of the face survives;
+- success: fraction of edits the shipped attribute classifier reads with the target value;
+- others_kept: fraction of the other 39 attributes whose classifier reading the edit leaves unchanged.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import torch
 
 from facegen.conditioning.attributes import create_attribute_vector
 from facegen.data import CELEBA_ATTRIBUTES, build_dataset
-from facegen.pipeline import FacePipeline
+from facegen.pipeline import FacePipeline, predicted_attributes
 from facegen.utils.images import grid, save_png
 
 # Regions as fractions (top, bottom, left, right) of the 178x178 aligned CelebA crop.
@@ -34,60 +41,94 @@ def region_mask(name: str, size: int) -> torch.Tensor:
     return mask
 
 
+def psnr(a: torch.Tensor, b: torch.Tensor, where: torch.Tensor | None = None) -> float:
+    """PSNR of [-1, 1] images (peak-to-peak 2) over the pixels ``where`` (default all)."""
+    error = (a - b).square().mean(dim=0)  # [S, S]
+    mse = error[where].mean() if where is not None else error.mean()
+    return (10 * torch.log10(4 / mse.clamp_min(1e-12))).item()
+
+
+def edit_scores(pipe: FacePipeline, faces, name: str, strength: float, args, use_semantic: bool):
+    """Mean scores over the faces for one attribute, plus the first faces' results for the picture."""
+    index = CELEBA_ATTRIBUTES.index(name)
+    mask = region_mask(name, pipe.config.data.image_size)
+    others = torch.arange(len(CELEBA_ATTRIBUTES)) != index
+    totals, examples = {}, []
+    for i in range(len(faces)):
+        item = faces[i]
+        target = -item["attributes"][index].item()  # flip the attribute the face has or lacks
+        result = pipe.edit(
+            item["image"],
+            create_attribute_vector({name: int(target > 0)}),
+            strength=strength,
+            steps=args.steps,
+            cfg_scale=args.cfg_scale,
+            source_attributes=item["attributes"],
+            use_semantic=use_semantic,
+        )
+        source, recon, edited = result["input"][0], result["reconstruction"][0], result["edited"][0]
+        change = (edited - recon).abs().mean(dim=0)
+        read_input, read_edit = predicted_attributes(torch.stack([source, edited]))
+        scores = {
+            "recon_psnr": psnr(recon, source),
+            "inside": change[mask].mean().item(),
+            "outside": change[~mask].mean().item(),
+            "kept_psnr": psnr(edited, source, ~mask),
+            "success": float(read_edit[index].item() == target),
+            "others_kept": (read_edit[others] == read_input[others]).float().mean().item(),
+        }
+        for key, value in scores.items():
+            totals[key] = totals.get(key, 0.0) + value / len(faces)
+        if i < args.picture_faces:
+            examples.append(torch.stack([source, recon, edited]))
+    totals["ratio"] = totals["inside"] / totals["outside"]
+    return {k: round(v, 4) for k, v in totals.items()}, examples
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--checkpoint", action="append", required=True, help="repeat to compare models")
     parser.add_argument("--celeba-root", default="../shared/data/celeba")
     parser.add_argument("--num-faces", type=int, default=32)
-    parser.add_argument("--strength", type=float, default=0.6)
+    parser.add_argument("--strength", type=float, nargs="+", default=[0.6])
     parser.add_argument("--cfg-scale", type=float, default=3.0)
     parser.add_argument("--steps", type=int, default=25)
-    parser.add_argument("--out", help="also write a picture: rows of input / reconstruction / each edit")
+    parser.add_argument("--picture-faces", type=int, default=4)
+    parser.add_argument("--out", help="also write a picture: per method, input / reconstruction / edit triples")
     args = parser.parse_args()
 
-    pipe = FacePipeline.from_checkpoint(args.checkpoint)
-    size = pipe.config.data.image_size
-    faces = build_dataset("celeba", root=args.celeba_root, split="test", image_size=size, max_images=args.num_faces)
-    report, rows = {}, []
-    for name in REGIONS:
-        index = CELEBA_ATTRIBUTES.index(name)
-        mask = region_mask(name, size)
-        inside, outside = [], []
-        for i in range(len(faces)):
-            item = faces[i]
-            target = -item["attributes"][index].item()  # flip the attribute the face has or lacks
-            result = pipe.edit(
-                item["image"],
-                create_attribute_vector({name: int(target > 0)}),
-                strength=args.strength,
-                steps=args.steps,
-                cfg_scale=args.cfg_scale,
-                source_attributes=item["attributes"],
-            )
-            change = (result["edited"][0] - result["reconstruction"][0]).abs().mean(dim=0)  # [S, S]
-            inside.append(change[mask].mean().item())
-            outside.append(change[~mask].mean().item())
-            if i < 4:
-                rows.append((name, result))
-        mean_in, mean_out = sum(inside) / len(inside), sum(outside) / len(outside)
-        report[name] = {
-            "inside": round(mean_in, 4),
-            "outside": round(mean_out, 4),
-            "ratio": round(mean_in / mean_out, 2),
-        }
-    report["protocol"] = {
-        "checkpoint": str(pipe.checkpoint),
-        "faces": len(faces),
+    rows, tiles = [], []
+    for checkpoint in args.checkpoint:
+        pipe = FacePipeline.from_checkpoint(checkpoint)
+        size = pipe.config.data.image_size
+        faces = build_dataset("celeba", args.celeba_root, "test", image_size=size, max_images=args.num_faces)
+        for use_semantic in [False, True] if pipe.semantic else [False]:
+            method = "semantic" if use_semantic else "inversion"
+            for strength in args.strength:
+                for name in REGIONS:
+                    scores, examples = edit_scores(pipe, faces, name, strength, args, use_semantic)
+                    rows.append({"checkpoint": checkpoint, "method": method, "strength": strength, "attribute": name})
+                    rows[-1].update(scores)
+                    print(json.dumps(rows[-1]), flush=True)
+                    if strength == args.strength[-1]:
+                        tiles.extend(examples)
+    protocol = {
+        "faces": args.num_faces,
         "split": "test",
-        "strength": args.strength,
         "cfg_scale": args.cfg_scale,
         "steps": args.steps,
-        "change": "mean |edited - reconstruction| over RGB in [-1, 1]",
+        "source_attributes": "CelebA labels",
     }
-    print(json.dumps(report, indent=2))
+    print(json.dumps({"protocol": protocol}))
+    print("\n| model | method | strength | attribute | recon PSNR | ratio | kept PSNR | success | others kept |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['checkpoint']} | {r['method']} | {r['strength']} | {r['attribute']} | {r['recon_psnr']:.2f} | "
+            f"{r['ratio']:.2f} | {r['kept_psnr']:.2f} | {r['success']:.2f} | {r['others_kept']:.3f} |"
+        )
     if args.out:
-        tiles = [torch.cat([r["input"], r["reconstruction"], r["edited"]]) for _, r in rows]
-        save_png(grid(torch.cat(tiles), nrow=12), args.out)
+        save_png(grid(torch.cat(tiles), nrow=3 * args.picture_faces), args.out)
 
 
 if __name__ == "__main__":
