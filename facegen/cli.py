@@ -56,6 +56,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
         seed=args.seed,
         attributes=args.attributes,
         prompt=args.prompt,
+        reference=args.reference,
         cfg_scale=args.cfg_scale,
         batch_size=args.batch_size,
         return_trajectory=args.gif,
@@ -180,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--attributes", help='e.g. "Smiling=1,Eyeglasses=1" (1 present, 0 absent, others free)')
     sample.add_argument(
         "--prompt", help='text-conditioned models: e.g. "a smiling woman with eyeglasses" ("" = unconditional)'
+    )
+    sample.add_argument(
+        "--reference", help="a face image: variations of it (models trained with conditioning.semantic_dim > 0)"
     )
     sample.set_defaults(func=cmd_sample)
 

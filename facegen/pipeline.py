@@ -199,10 +199,19 @@ class FacePipeline:
         progress: bool = True,
         noise: torch.Tensor | None = None,
         prompt: str | Sequence[str] | None = None,
+        reference: str | Path | Image.Image | torch.Tensor | None = None,
     ):
-        """Images in [-1, 1]; with ``return_trajectory`` also the list of states from noise to image."""
+        """Images in [-1, 1]; with ``return_trajectory`` also the list of states from noise to image.
+
+        ``reference`` (a face; models with a semantic encoder): every sample is conditioned on its code, so they
+        are variations of that face, still steerable by ``attributes``.
+        """
         noise = self.noise(num_samples, seed) if noise is None else noise
         cond = self.condition(attributes, len(noise), prompt)
+        if reference is not None:
+            x = load_face(reference, self.config.data.image_size)
+            code = self.semantic_code(self.autoencoder.encode(x.to(self.device)))
+            cond.semantic = code.expand(len(noise), -1)
         options = dict(
             sampler=resolved_sampler(self.config, sampler),
             steps=steps or self.config.sampler.steps,

@@ -116,6 +116,23 @@ def test_semantic_edits_keep_the_faces_code(attr_run, celeba_root):
     assert code.shape == (1, 16) and code.abs().amax() > 0
 
 
+def test_variations_of_a_reference_face(attr_run, celeba_root, tmp_path):
+    pipe = FacePipeline.from_checkpoint(attr_run, device="cpu")
+    faces = [celeba_root / "img_align_celeba" / name for name in ("000001.jpg", "000002.jpg")]
+    options = dict(steps=3, seed=0, attributes="Smiling=1", progress=False)
+    if not pipe.semantic:
+        with pytest.raises(ValueError, match="no semantic encoder"):
+            pipe.generate(2, reference=faces[0], **options)
+        return
+    first, again = (pipe.generate(2, reference=faces[0], **options) for _ in range(2))
+    other, plain = pipe.generate(2, reference=faces[1], **options), pipe.generate(2, **options)
+    assert torch.equal(first, again) and not torch.allclose(first, other) and not torch.allclose(first, plain)
+    out = tmp_path / "variations"
+    assert main(["sample", "--checkpoint", str(attr_run), "--reference", str(faces[0]), "--num-samples", "2",
+                 "--steps", "2", "--out", str(out)]) == 0  # fmt: skip
+    assert (out / "grid.png").exists() and (out / "0001.png").exists()
+
+
 def test_interpolation_frames(attr_run):
     pipe = FacePipeline.from_checkpoint(attr_run, device="cpu")
     frames = pipe.interpolate(attributes=("Male=1,Smiling=0", "Male=0,Smiling=1"), num_frames=5, steps=3)

@@ -36,9 +36,14 @@ class Condition:
         return replace(self, **{k: fn(v) for k, v in self.tensors().items()})
 
     def dropped(self) -> "Condition":
-        """The unconditional counterpart: attributes all unspecified (0), text empty (zeros, no real tokens), no
-        semantic code."""
-        return self.map(torch.zeros_like)
+        """The unconditional counterpart: attributes all unspecified (0), text empty (zeros, no real tokens).
+
+        The face (``reference`` / ``semantic``) is kept: it is what is being edited or varied, so guidance
+        amplifies only the attribute / text direction given that face. Amplifying the code as well overshot it
+        and changed the whole face (measured in docs/BENCHMARKS.md).
+        """
+        kept = {"reference": self.reference, "semantic": self.semantic}
+        return replace(self.map(torch.zeros_like), **kept)
 
     @staticmethod
     def concat(conditions: list["Condition"]) -> "Condition":

@@ -79,6 +79,10 @@ def test_condition_helpers():
     both = Condition.concat([c, c.dropped()])
     assert both.attributes.shape == (4, 40) and both.attributes[2:].abs().sum() == 0
     assert both.text_tokens is None
+    face = Condition(attributes=torch.ones(2, 40), semantic=torch.randn(2, 6), reference=torch.randn(2, 3, 4, 4))
+    dropped = face.dropped()  # CFG's branch drops attributes but keeps the face being edited
+    assert dropped.attributes.abs().sum() == 0
+    assert torch.equal(dropped.semantic, face.semantic) and torch.equal(dropped.reference, face.reference)
 
 
 def test_one_attribute_moves_the_condition_from_the_start():

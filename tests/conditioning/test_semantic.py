@@ -48,7 +48,7 @@ def test_no_code_is_the_attribute_embedding_and_a_code_moves_it():
     base_tokens, base_mask, base_vector = emb.base.embed(Condition(attributes=attributes))
     tokens, mask, vector = emb.embed(Condition(attributes=attributes))
     assert torch.equal(vector, base_vector) and torch.equal(tokens, base_tokens)
-    zero = Condition(attributes=attributes, semantic=torch.zeros(2, 6))  # zeros = dropped, as in CFG
+    zero = Condition(attributes=attributes, semantic=torch.zeros(2, 6))  # zeros = no code (dropout)
     tokens, mask, vector = emb.embed(zero)
     assert torch.equal(vector, base_vector) and tokens.shape == (2, 41, 8) and not mask[:, -1].any()
     given = Condition(attributes=attributes, semantic=torch.randn(2, 6))
