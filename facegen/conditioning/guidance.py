@@ -1,7 +1,8 @@
 """Classifier-free guidance: one batched forward for the conditional and unconditional predictions.
 
 The unconditional branch is the condition dropped (``Condition.dropped``): attributes all "unspecified", empty
-text, the same face code if there is one. Guidance acts on the whole prediction (eps, v, velocity or x alike, all linear in it):
+text, the same face code if there is one. Guidance acts on the whole prediction (eps, v, velocity or x alike,
+all linear in it):
 
     out = uncond + scale * (cond - uncond)
 """

@@ -9,7 +9,8 @@ vectors attribute directions in code space.
 The code enters the backbone beside the attributes: added to the pooled vector (AdaLN / class embedding) and as
 one extra cross-attention token. An all-zero code (or reference image) means "no code", as zeros mean "dropped"
 everywhere in :class:`Condition`; training drops the code for a ``dropout`` fraction of faces, so the same network
-still generates from attributes alone and classifier-free guidance has its unconditional branch.
+still generates from attributes alone. Attribute dropout is independent, so the network also learns the face
+from its code alone: the unconditional branch of guidance keeps the code and guides only the attributes.
 
 Editing keeps the face's code, moved by the least change that makes the attribute head read the target
 attributes (:meth:`SemanticEncoder.steer`).
