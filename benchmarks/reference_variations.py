@@ -19,6 +19,7 @@ import json
 import torch
 import torch.nn.functional as F
 
+from facegen.autoencoders.quality import psnr
 from facegen.data import build_dataset
 from facegen.evaluation import load_attribute_classifier
 from facegen.pipeline import FacePipeline
@@ -29,10 +30,9 @@ from facegen.utils.images import grid, save_png
 def scores(classifier, samples: torch.Tensor, reference: torch.Tensor) -> dict[str, float]:
     features = classifier.features(torch.cat([reference[None], samples]))
     read = classifier.head(features) > 0
-    mse = (samples - reference).square().flatten(1).mean(dim=1)
     return {
         "attr_agreement": (read[1:] == read[0]).float().mean().item(),
-        "psnr": (10 * torch.log10(4 / mse.clamp_min(1e-12))).mean().item(),
+        "psnr": psnr(reference.expand_as(samples), samples).mean().item(),
         "feature_cos": F.cosine_similarity(features[1:], features[:1]).mean().item(),
     }
 
