@@ -21,6 +21,7 @@ from facegen.autoencoders import latent_shape
 from facegen.builders import autoencoder_from_config, model_from_config, objective_from_config
 from facegen.config import load_config
 from facegen.models import count_parameters
+from facegen.utils.hardware import autocast_dtype, configure_cpu_threads, describe_cpu, resolve_precision
 
 
 def measure(cfg, steps: int, warmup: int, device: torch.device) -> dict:
@@ -33,7 +34,8 @@ def measure(cfg, steps: int, warmup: int, device: torch.device) -> dict:
     batch = cfg.train.batch_size
     shape = latent_shape(autoencoder, cfg.data.image_size)  # training reads cached latents: no encoder per step
     images = torch.randn(batch, *shape, device=device)
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.train.mixed_precision)
+    precision = resolve_precision(cfg.train.mixed_precision, device)
+    dtype = autocast_dtype(precision)
 
     def step() -> None:
         with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
@@ -65,13 +67,15 @@ def measure(cfg, steps: int, warmup: int, device: torch.device) -> dict:
         "autoencoder": cfg.autoencoder.name,
         "model_input": list(shape),
         "batch_size": batch,
-        "mixed_precision": cfg.train.mixed_precision,
+        "mixed_precision": precision,
+        "mixed_precision_requested": cfg.train.mixed_precision,
         "compile": cfg.train.compile,
         "step_ms": round(seconds * 1000, 1),
         "images_per_sec": round(batch / seconds, 1),
         "peak_memory_mib": round(peak, 1),
         "device": torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or "cpu",
         "threads": torch.get_num_threads(),
+        "cpu": describe_cpu() if device.type == "cpu" else None,
         "torch": torch.__version__,
     }
 
@@ -85,6 +89,8 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     cfg = load_config(args.config, args.overrides)
+    if args.device == "cpu":
+        configure_cpu_threads(cfg.train.num_threads)
     print(json.dumps(measure(cfg, args.steps, args.warmup, torch.device(args.device))))
 
 

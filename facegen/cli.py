@@ -24,7 +24,12 @@ def _add_config_args(parser: argparse.ArgumentParser) -> None:
 def _generation_parser(sub, name: str, help: str, out: str | None) -> argparse.ArgumentParser:
     """A subcommand that loads a checkpoint and samples from it: the options they all share."""
     parser = sub.add_parser(name, help=help)
-    parser.add_argument("--checkpoint", required=True, help="run folder (best, else latest) or checkpoint folder")
+    parser.add_argument(
+        "--checkpoint", help="a training run folder (best, else latest) or checkpoint folder (default: --model)"
+    )
+    parser.add_argument(
+        "--model", help="a pretrained model name (`facegen models`) or exported folder; default: faces128, bundled"
+    )
     parser.add_argument("--steps", type=int, help="sampler steps (default: the run's sampler.steps)")
     parser.add_argument("--cfg-scale", type=float, help="classifier-free guidance (1 = off; default: the run's)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
@@ -48,7 +53,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_sample(args: argparse.Namespace) -> None:
     from facegen.pipeline import FacePipeline
 
-    pipe = FacePipeline.from_checkpoint(args.checkpoint, device=args.device, use_ema=not args.no_ema)
+    pipe = FacePipeline.load(args.checkpoint, args.model, device=args.device, use_ema=not args.no_ema)
     out = pipe.generate(
         num_samples=args.num_samples,
         steps=args.steps,
@@ -72,7 +77,7 @@ def cmd_edit(args: argparse.Namespace) -> None:
     from facegen.pipeline import FacePipeline
     from facegen.utils.images import grid, save_png
 
-    pipe = FacePipeline.from_checkpoint(args.checkpoint, device=args.device)
+    pipe = FacePipeline.load(args.checkpoint, args.model, device=args.device)
     result = pipe.edit(
         args.image,
         args.set,
@@ -94,7 +99,7 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
     from facegen.pipeline import FacePipeline
     from facegen.utils.images import grid, save_gif, save_png
 
-    pipe = FacePipeline.from_checkpoint(args.checkpoint, device=args.device)
+    pipe = FacePipeline.load(args.checkpoint, args.model, device=args.device)
     attributes = (args.start, args.end) if args.start is not None or args.end is not None else None
     seeds = tuple(args.seeds) if args.seeds else None
     frames = pipe.interpolate(
@@ -119,7 +124,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     from facegen.scoring import score
     from facegen.utils.io import atomic_write_json
 
-    pipe = FacePipeline.from_checkpoint(args.checkpoint, device=args.device)
+    pipe = FacePipeline.load(args.checkpoint, args.model, device=args.device)
     celeba_root = args.celeba_root or (pipe.config.data.root if pipe.config.data.dataset == "celeba" else None)
     report = score(
         pipe,
@@ -141,6 +146,25 @@ def cmd_eval(args: argparse.Namespace) -> None:
         print(f"report written to {args.out}")
     else:
         print(json.dumps(report["protocol"], indent=2))
+
+
+def cmd_models(args: argparse.Namespace) -> None:
+    from facegen.pretrained import list_models
+
+    for row in list_models():
+        status = (
+            f"{row['size_mb']} MB, {row['parameters_m']}M params, {row['image_size']}px, {row['conditioning']}"
+            if row["installed"]
+            else "not installed"
+        )
+        print(f"{row['name']:<12} {status}\n             {row['summary']}")
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from facegen.pretrained import export_model
+
+    folder = export_model(args.checkpoint, args.out, card=args.card, overwrite=args.overwrite)
+    print(f"exported {args.checkpoint} to {folder} (load it with --model {folder})")
 
 
 def cmd_data_prepare(args: argparse.Namespace) -> None:
@@ -225,6 +249,15 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--batch-size", type=int, default=64)
     ev.set_defaults(func=cmd_eval)
+
+    models = sub.add_parser("models", help="list the pretrained models in the package")
+    models.set_defaults(func=cmd_models)
+    export = sub.add_parser("export", help="a training run -> a self-contained fp16 model folder (--model loads it)")
+    export.add_argument("--checkpoint", required=True, help="run folder (best, else latest) or checkpoint folder")
+    export.add_argument("--out", required=True, help="the model folder to write")
+    export.add_argument("--card", help="a Markdown model card to put beside the weights")
+    export.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    export.set_defaults(func=cmd_export)
 
     data = sub.add_parser("data", help="datasets and caches").add_subparsers(dest="data_command", required=True)
     prepare = data.add_parser("prepare", help="decode a dataset once into the uint8 cache training reads")

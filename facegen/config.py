@@ -43,6 +43,7 @@ class ModelConfig:
     rope: bool = True
     qk_norm: bool = False
     grad_checkpointing: bool = False
+    long_skip: bool = False  # DiT: U-ViT long skips between mirrored blocks
     # Explicit overrides of the size preset (null = the preset's value). DiT:
     hidden_size: int | None = None
     depth: int | None = None
@@ -119,7 +120,9 @@ class TrainConfig:
     beta2: float = 0.99
     grad_clip: float = 1.0
     ema_decay: float = 0.999
-    mixed_precision: Literal["fp32", "bf16", "fp16"] = "bf16"
+    # auto: bf16 on CUDA when supported, on CPU only with native bf16 (AMX / AVX-512 BF16), else fp32
+    mixed_precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    num_threads: int | None = None  # CPU threads; null: $OMP_NUM_THREADS, else every core this process may use
     compile: bool = False
     log_every: int = 50
     sample_every: int = 1000
@@ -254,6 +257,7 @@ def validate(cfg: Config) -> Config:
         (cfg.train.batch_size >= 1, "train.batch_size must be positive"),
         (cfg.train.max_steps >= 1, "train.max_steps must be positive"),
         (cfg.train.lr > 0, "train.lr must be positive"),
+        (cfg.train.num_threads is None or cfg.train.num_threads >= 1, "train.num_threads must be >= 1 (or null)"),
         (0 <= cfg.train.min_lr <= cfg.train.lr, "train.min_lr must lie in [0, train.lr]"),
         (0.0 <= cfg.train.ema_decay < 1.0, "train.ema_decay must lie in [0, 1)"),
         (cfg.train.warmup_steps >= 0, "train.warmup_steps must be >= 0"),

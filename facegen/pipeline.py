@@ -19,6 +19,7 @@ import torch.nn as nn
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
+from facegen.utils.hardware import autocast_dtype, resolve_precision
 from facegen.builders import autoencoder_from_config, model_from_config, objective_from_config, text_encoder_from_config
 from facegen.conditioning import Condition
 from facegen.conditioning.attributes import create_attribute_vector, parse_attributes
@@ -112,6 +113,35 @@ class FacePipeline:
         net.to(device).eval().requires_grad_(False)
         return cls(net, objective_from_config(ckpt.config), ckpt.config, device, autoencoder, ckpt.path)
 
+    @classmethod
+    def from_pretrained(
+        cls, name: str | Path = "faces128", device: str | torch.device | None = None
+    ) -> "FacePipeline":
+        """A bundled model by name (``facegen models`` lists them) or an exported model folder; works offline."""
+        from facegen.pretrained import load_model_folder, resolve_model_folder
+
+        folder = resolve_model_folder(name)
+        config, weights, _ = load_model_folder(folder)
+        device = torch.device(device) if device is not None else default_device()
+        autoencoder = autoencoder_from_config(config, device=device)
+        net = model_from_config(config, autoencoder)
+        net.load_state_dict(weights)
+        net.to(device).eval().requires_grad_(False)
+        return cls(net, objective_from_config(config), config, device, autoencoder, folder)
+
+    @classmethod
+    def load(
+        cls, checkpoint: str | Path | None = None, model: str | Path | None = None, device=None, use_ema: bool = True
+    ) -> "FacePipeline":
+        """A training checkpoint when given, else the pretrained ``model`` (default: the bundled faces128)."""
+        if checkpoint is not None and model is not None:
+            raise ValueError("give either a checkpoint or a pretrained model, not both")
+        if checkpoint is not None:
+            return cls.from_checkpoint(checkpoint, device=device, use_ema=use_ema)
+        from facegen.pretrained import DEFAULT_MODEL
+
+        return cls.from_pretrained(model or DEFAULT_MODEL, device=device)
+
     @property
     def text_encoder(self) -> nn.Module:
         if self._text_encoder is None:  # loaded on first use: only text prompts need it
@@ -173,7 +203,8 @@ class FacePipeline:
         trajectories) on the CPU."""
         outputs, trajectories = [], []
         decode = self.autoencoder.decode
-        autocast = torch.autocast("cuda", torch.bfloat16, enabled=self.device.type == "cuda")
+        dtype = autocast_dtype(resolve_precision("auto", self.device))  # bf16 where the device has it natively
+        autocast = torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None)
         for start in tqdm(range(0, len(inputs), batch_size), desc=desc, disable=not progress):
             chunk = inputs[start : start + batch_size].to(self.device)
             part = cond.map(lambda v: v[start : start + batch_size].to(self.device)) if cond is not None else None

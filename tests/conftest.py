@@ -1,5 +1,6 @@
 """Shared fixtures: real data from ../shared (skipped with the reason when absent)."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__import__("os").environ.get("FACEGEN_SHARED", REPO.parent / "shared"))
 CELEBA = SHARED / "data" / "celeba"
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # the trainer's thread default reads it: tests stay on one thread
 
 
 @pytest.fixture(autouse=True)

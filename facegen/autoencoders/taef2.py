@@ -75,16 +75,40 @@ def taef2_decoder() -> nn.Sequential:
     return nn.Sequential(*layers, conv(WIDTH, 3))
 
 
+def bundled_taef2_dir() -> Path:
+    """The copy shipped inside the package (fp16 safetensors + MIT licence) for the bundled pretrained models."""
+    return Path(__file__).resolve().parent.parent / "assets" / "taef2"
+
+
+def _weight_files(folder: Path) -> tuple[Path, Path] | None:
+    """(encoder, decoder) files in ``folder``: safetensors (the bundled copy) or the original .pth state dicts."""
+    for suffix in (".safetensors", ".pth"):
+        files = tuple(folder / name.replace(".pth", suffix) for name in (ENCODER_FILE, DECODER_FILE))
+        if all(f.is_file() for f in files):
+            return files
+    return None
+
+
 def resolve_taef2_dir(path: str | os.PathLike | None) -> Path:
-    """``path``, else $FACEGEN_TAEF2_DIR, else ../shared/weights/taef2; raise if the weights are not there."""
-    folder = Path(path or os.environ.get("FACEGEN_TAEF2_DIR") or DEFAULT_DIR)
-    missing = [name for name in (ENCODER_FILE, DECODER_FILE) if not (folder / name).is_file()]
-    if missing:
-        raise FileNotFoundError(
-            f"TAEF2 weights not found: expected {ENCODER_FILE} and {DECODER_FILE} in {folder.resolve()} "
-            f"(missing: {', '.join(missing)}). Pass path=<folder> or set FACEGEN_TAEF2_DIR."
-        )
-    return folder
+    """``path``, else $FACEGEN_TAEF2_DIR, else the bundled copy, else ../shared/weights/taef2; raise if none has the
+    weights."""
+    explicit = path or os.environ.get("FACEGEN_TAEF2_DIR")
+    candidates = [Path(explicit)] if explicit else [bundled_taef2_dir(), DEFAULT_DIR]
+    for folder in candidates:
+        if _weight_files(folder):
+            return folder
+    raise FileNotFoundError(
+        f"TAEF2 weights not found in {' or '.join(str(c.resolve()) for c in candidates)}: expected {ENCODER_FILE} "
+        f"and {DECODER_FILE} (or the .safetensors copies). Pass path=<folder> or set FACEGEN_TAEF2_DIR."
+    )
+
+
+def load_taef2_state(file: Path) -> dict[str, Tensor]:
+    if file.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(file))
+    return torch.load(file, map_location="cpu", weights_only=True)
 
 
 class TAEF2(Autoencoder):
@@ -105,9 +129,10 @@ class TAEF2(Autoencoder):
         self.encoder = taef2_encoder()
         self.decoder = taef2_decoder()
         # The files are float16; load_state_dict copies them into the float32 parameters, then we cast once.
-        self.encoder.load_state_dict(torch.load(folder / ENCODER_FILE, map_location="cpu", weights_only=True))
-        self.decoder.load_state_dict(torch.load(folder / DECODER_FILE, map_location="cpu", weights_only=True))
-        self.to(device=device, dtype=dtype or torch.float32)
+        encoder_file, decoder_file = _weight_files(folder)
+        self.encoder.load_state_dict(load_taef2_state(encoder_file))
+        self.decoder.load_state_dict(load_taef2_state(decoder_file))
+        self.to(device=device, dtype=dtype or torch.float32, memory_format=torch.channels_last)
         self.freeze()
 
     def _encode(self, images: Tensor) -> Tensor:

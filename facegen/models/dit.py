@@ -161,6 +161,7 @@ class DiT(nn.Module):
         qk_norm: bool = False,
         cond_embedder: nn.Module | None = None,
         grad_checkpointing: bool = False,
+        long_skip: bool = False,
     ) -> None:
         super().__init__()
         _check_architecture(image_size, patch_size, hidden_size, num_heads, pos_embed, rope)
@@ -191,6 +192,11 @@ class DiT(nn.Module):
         self.t_embedder = TimestepEmbedder(hidden_size)
         mlp_dim = 4 * hidden_size if mlp_dim is None else mlp_dim
         self.blocks = nn.ModuleList(DiTBlock(hidden_size, num_heads, mlp_dim, qk_norm) for _ in range(depth))
+        # U-ViT long skips (Bao et al., 2023): block i of the second half also sees the output of its mirror block
+        # in the first half, concatenated and projected back to the hidden width.
+        self.skip_proj = (
+            nn.ModuleList(nn.Linear(2 * hidden_size, hidden_size) for _ in range(depth // 2)) if long_skip else None
+        )
         self.final_layer = FinalLayer(hidden_size, patch_size, in_channels)
         self._initialize_weights()
         # Assigned after initialisation: an embedder brings its own init, which the DiT must not overwrite.
@@ -203,6 +209,9 @@ class DiT(nn.Module):
                 nn.init.zeros_(module.bias)
 
         self.apply(xavier_linear)
+        for proj in self.skip_proj or ():  # start as the identity on the main path: the skip opens while training
+            nn.init.zeros_(proj.weight)
+            proj.weight.data[:, : proj.out_features].copy_(torch.eye(proj.out_features))
         # The patch projection is a linear map on flattened patches; initialise it as one.
         nn.init.xavier_uniform_(self.patch_embed.weight.view(self.patch_embed.weight.shape[0], -1))
         nn.init.zeros_(self.patch_embed.bias)
@@ -242,7 +251,14 @@ class DiT(nn.Module):
         if self.cond_embedder is not None and cond is not None:
             c = c + self.cond_embedder(cond)
         rope = None if self.rope_cos is None else (self.rope_cos, self.rope_sin)
-        for block in self.blocks:
+        skips: list[torch.Tensor] = []
+        first_skip_block = len(self.blocks) - len(self.skip_proj or ())
+        for index, block in enumerate(self.blocks):
+            if self.skip_proj is not None:
+                if index < len(self.skip_proj):
+                    skips.append(tokens)
+                elif index >= first_skip_block:
+                    tokens = self.skip_proj[index - first_skip_block](torch.cat([tokens, skips.pop()], dim=-1))
             if self.grad_checkpointing and torch.is_grad_enabled():
                 # Recompute activations in backward: trades ~30% more compute for memory linear in depth.
                 tokens = checkpoint(block, tokens, c, rope, use_reentrant=False)
@@ -285,6 +301,7 @@ def build_dit(
     depth: int | None = None,
     num_heads: int | None = None,
     mlp_dim: int | None = None,
+    long_skip: bool = False,
 ) -> DiT:
     """A DiT from a size preset; each of hidden_size/depth/num_heads/mlp_dim overrides the preset when not None."""
     if size not in DIT_PRESETS:
@@ -304,4 +321,5 @@ def build_dit(
         qk_norm=qk_norm,
         cond_embedder=cond_embedder,
         grad_checkpointing=grad_checkpointing,
+        long_skip=long_skip,
     )

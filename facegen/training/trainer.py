@@ -37,6 +37,7 @@ from facegen.data.cache import ImageCache
 from facegen.models import count_parameters
 from facegen.training.checkpoint import load_best, load_checkpoint, mark_best, prune_checkpoints, save_checkpoint
 from facegen.training.logging import RunLogger
+from facegen.utils.hardware import configure_cpu_threads, describe_cpu, resolve_precision
 from facegen.utils.images import grid, save_gif, save_png, trajectory_frames, trajectory_strip
 from facegen.utils.io import atomic_write_json
 
@@ -101,9 +102,17 @@ class Trainer:
     def __init__(self, cfg: Config, resume: str | None = None) -> None:
         self.cfg = cfg
         tc = cfg.train
-        precision = {"fp32": "no"}.get(tc.mixed_precision, tc.mixed_precision)
-        self.accelerator = Accelerator(mixed_precision=precision, cpu=not torch.cuda.is_available())
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.precision = resolve_precision(tc.mixed_precision, device)
+        self.threads = configure_cpu_threads(tc.num_threads) if device == "cpu" else None
+        self.accelerator = Accelerator(
+            mixed_precision={"fp32": "no"}.get(self.precision, self.precision), cpu=device == "cpu"
+        )
         acc = self.accelerator
+        acc.print(
+            f"precision {self.precision} (train.mixed_precision={tc.mixed_precision})"
+            + (f", {self.threads} CPU thread(s); {describe_cpu()}" if self.threads else "")
+        )
         if acc.device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True

@@ -49,7 +49,8 @@ def test_output_shape_for_every_preset_and_patch_size(size, patch_size):
 
 
 @pytest.mark.parametrize(
-    "options", [dict(pos_embed="learned"), dict(pos_embed="none"), dict(rope=False), dict(qk_norm=True)]
+    "options",
+    [dict(pos_embed="learned"), dict(pos_embed="none"), dict(rope=False), dict(qk_norm=True), dict(long_skip=True)],
 )
 def test_variants_run_and_start_at_zero(options):
     model = tiny_dit(**options)
@@ -66,8 +67,9 @@ def test_fresh_model_outputs_exact_zeros_until_the_final_layer_moves():
     assert model(x, t).abs().sum() > 0
 
 
-def test_gradients_reach_every_parameter():
-    model = tiny_dit(pos_embed="learned", qk_norm=True)
+@pytest.mark.parametrize("long_skip", [False, True])
+def test_gradients_reach_every_parameter(long_skip):
+    model = tiny_dit(pos_embed="learned", qk_norm=True, long_skip=long_skip)
     x, t = inputs()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     # AdaLN-Zero opens up over a few steps: first the output layer, then the gates, then what they gate.
@@ -166,3 +168,20 @@ def test_wrong_input_size_is_rejected():
     model = tiny_dit(image_size=8)
     with pytest.raises(ValueError, match=r"built for \[B, 3, 8, 8\]"):
         model(torch.zeros(1, 3, 16, 16), torch.zeros(1))
+
+
+@pytest.mark.parametrize("depth", [4, 5])
+def test_long_skips_start_as_the_plain_network_then_learn(depth):
+    """U-ViT skips are projections initialised to pass the main path through: at initialisation the network with
+    skips computes exactly what the same weights compute without them."""
+    plain = build_model("dit", image_size=8, in_channels=3, size="tiny", depth=depth)
+    unzero(plain)
+    skip = build_model("dit", image_size=8, in_channels=3, size="tiny", depth=depth, long_skip=True)
+    assert len(skip.skip_proj) == depth // 2
+    missing, unexpected = skip.load_state_dict(plain.state_dict(), strict=False)
+    assert unexpected == [] and all(name.startswith("skip_proj.") for name in missing)
+    x, t = inputs(size=8)
+    with torch.no_grad():
+        assert torch.allclose(skip(x, t), plain(x, t), atol=1e-5)
+        skip.skip_proj[0].weight[:, skip.skip_proj[0].out_features :].normal_(std=0.1)
+        assert not torch.allclose(skip(x, t), plain(x, t), atol=1e-3)

@@ -1,0 +1,184 @@
+"""Side-by-side recipes for the bundled 128x128 model at equal CPU time, scored by FD_attr of generated faces.
+
+    OMP_NUM_THREADS=1 python benchmarks/recipe_compare.py --minutes 6 --candidates dit dit_skip diffusers \
+        --out runs/recipes/results.jsonl
+    python benchmarks/recipe_compare.py --candidates diffusers --at-images 96000 --out ...   # equal images seen
+
+Each facegen candidate is ``configs/faces128.yaml`` plus its overrides, trained by facegen's own trainer for the
+same wall-clock budget (constant LR after warmup, so a run cut by time is a fair snapshot), then scored on
+``--num-samples`` faces (attribute rows drawn from celeba:test, no guidance, ``--nfe`` network evaluations) against
+celeba:test. ``diffusers`` is the plain loop a user would otherwise write: UNet2DModel + DDPMScheduler (cosine),
+AdamW as in diffusers' train_unconditional example, on the same TAEF2 latents, sampled with DDIM 50 steps,
+unconditional. One JSON line per candidate is appended to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+CONFIG = "configs/faces128.yaml"
+COMMON = ["train.lr_schedule=constant", "train.sample_every=0", "train.ckpt_every=250", "output_dir=runs/recipes"]
+CANDIDATES = {
+    "dit": [],
+    "dit_skip": ["model.long_skip=true"],
+    "dit_ddpm": ["objective.name=ddpm", "objective.prediction=eps", "objective.schedule=cosine", "sampler.name=ddim"],
+    "dit_wide": ["model.hidden_size=384", "model.depth=6", "model.num_heads=6", "model.mlp_dim=1536"],
+    "unet": ["model.name=unet", "model.size=small", "model.patch_size=2"],
+}
+CELEBA = "../shared/data/celeba"
+
+
+def train_candidate(name: str, minutes: float) -> dict:
+    from facegen.config import load_config
+    from facegen.training.trainer import train
+
+    cfg = load_config(CONFIG, [*COMMON, *CANDIDATES[name], f"exp_name={name}", f"train.max_minutes={minutes}"])
+    summary = train(cfg)
+    return {"steps": summary["step"], "images_seen": summary["step"] * cfg.train.batch_size, "run": str(cfg.run_dir)}
+
+
+def score_candidate(name: str, num_samples: int, nfe: int) -> dict:
+    """FD_attr / KID_attr at ``nfe`` network evaluations: Euler for flows (Heun spends 2 a step), DDIM for DDPM."""
+    from facegen.pipeline import FacePipeline
+    from facegen.scoring import score
+
+    pipe = FacePipeline.from_checkpoint(f"runs/recipes/{name}")
+    pipe.config.sampler.name = "euler" if pipe.config.objective.name == "rectified_flow" else "ddim"
+    report = score(pipe, ["fd_attr", "kid_attr"], num_samples, "celeba:test", CELEBA, steps=nfe, cfg_scale=1.0,
+                   progress=False)
+    return {k: report["metrics"][k] for k in ("fd_attr", "kid_attr")}
+
+
+def diffusers_unet():
+    from diffusers import UNet2DModel
+
+    return UNet2DModel(
+        sample_size=16,
+        in_channels=32,
+        out_channels=32,
+        layers_per_block=2,
+        block_out_channels=(64, 128, 192),
+        down_block_types=("DownBlock2D", "AttnDownBlock2D", "AttnDownBlock2D"),
+        up_block_types=("AttnUpBlock2D", "AttnUpBlock2D", "UpBlock2D"),
+    )
+
+
+def train_diffusers(minutes: float, out: Path, batch_size: int = 64, save_every: int = 250) -> dict:
+    """The plain diffusers loop on the cached latents: noise, eps-MSE, AdamW, constant LR after 500 warmup steps."""
+    from diffusers import DDPMScheduler
+    from diffusers.optimization import get_scheduler
+    from safetensors.torch import save_file
+
+    from facegen.builders import encoded_cache_from_config
+    from facegen.config import load_config
+    from facegen.utils.hardware import autocast_dtype, resolve_precision
+
+    cfg = load_config(CONFIG)
+    cache = encoded_cache_from_config(cfg)
+    torch.manual_seed(0)
+    unet = diffusers_unet()
+    noise_scheduler = DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2")
+    optimizer = torch.optim.AdamW(unet.parameters(), lr=1e-4, betas=(0.95, 0.999), weight_decay=1e-6, eps=1e-8)
+    lr_scheduler = get_scheduler("constant_with_warmup", optimizer, num_warmup_steps=500)
+    dtype = autocast_dtype(resolve_precision("auto", "cpu"))  # the same precision rule facegen's trainer uses
+    out.mkdir(parents=True, exist_ok=True)
+    rng, step, deadline = np.random.default_rng(0), 0, time.monotonic() + 60 * minutes
+    while time.monotonic() < deadline:
+        perm = rng.permutation(len(cache))
+        for start in range(0, len(perm) - batch_size + 1, batch_size):
+            if time.monotonic() >= deadline:
+                break
+            flip = torch.rand(batch_size) < 0.5
+            clean = cache.batch(np.sort(perm[start : start + batch_size]), flip)["image"]
+            noise = torch.randn_like(clean)
+            timesteps = torch.randint(0, 1000, (batch_size,))
+            noisy = noise_scheduler.add_noise(clean, noise, timesteps)
+            with torch.autocast("cpu", dtype=dtype, enabled=dtype is not None):
+                pred = unet(noisy, timesteps).sample
+            loss = torch.nn.functional.mse_loss(pred.float(), noise)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+            optimizer.step()
+            lr_scheduler.step()
+            optimizer.zero_grad()
+            step += 1
+            if step % save_every == 0:
+                save_file(unet.state_dict(), str(out / f"unet_{step * batch_size:08d}.safetensors"))
+    save_file(unet.state_dict(), str(out / f"unet_{step * batch_size:08d}.safetensors"))
+    return {"steps": step, "images_seen": step * batch_size, "run": str(out), "loss": float(loss)}
+
+
+@torch.no_grad()
+def score_diffusers(out: Path, num_samples: int, at_images: int | None, ddim_steps: int = 50) -> dict:
+    from diffusers import DDIMScheduler
+    from safetensors.torch import load_file
+
+    from facegen.autoencoders import build_autoencoder
+    from facegen.evaluation import evaluate
+    from facegen.utils.hardware import autocast_dtype, resolve_precision
+
+    snapshots = sorted(out.glob("unet_*.safetensors"))
+    seen = [int(p.stem.split("_")[1]) for p in snapshots]
+    pick = len(seen) - 1 if at_images is None else int(np.argmin([abs(s - at_images) for s in seen]))
+    unet = diffusers_unet()
+    unet.load_state_dict(load_file(str(snapshots[pick])))
+    unet.eval()
+    scheduler = DDIMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2")
+    scheduler.set_timesteps(ddim_steps)
+    autoencoder = build_autoencoder("taef2", None)
+    dtype = autocast_dtype(resolve_precision("auto", "cpu"))
+    generator = torch.Generator().manual_seed(0)
+    images = []
+    for start in range(0, num_samples, 64):
+        x = torch.randn(min(64, num_samples - start), 32, 16, 16, generator=generator)
+        for t in scheduler.timesteps:
+            with torch.autocast("cpu", dtype=dtype, enabled=dtype is not None):
+                eps = unet(x, t).sample.float()
+            x = scheduler.step(eps, t, x).prev_sample
+        images.append(autoencoder.decode(x))
+    report = evaluate(torch.cat(images), ["fd_attr", "kid_attr"], ref="celeba:test", image_size=128, celeba_root=CELEBA)
+    result = {k: report["metrics"][k] for k in ("fd_attr", "kid_attr")}
+    return {**result, "snapshot_images_seen": seen[pick]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--candidates", nargs="+", required=True, choices=[*CANDIDATES, "diffusers"])
+    parser.add_argument("--minutes", type=float, default=6.0)
+    parser.add_argument("--num-samples", type=int, default=1000)
+    parser.add_argument("--nfe", type=int, default=10)
+    parser.add_argument("--at-images", type=int, default=None, help="diffusers: score the snapshot nearest this")
+    parser.add_argument("--score-only", action="store_true", help="score existing runs without training")
+    parser.add_argument("--out", type=Path, default=Path("runs/recipes/results.jsonl"))
+    args = parser.parse_args()
+    from facegen.utils.hardware import describe_cpu
+
+    for name in args.candidates:
+        record = {"candidate": name, "overrides": CANDIDATES.get(name), "minutes": args.minutes, "cpu": describe_cpu(),
+                  "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d")}
+        start = time.perf_counter()
+        if name == "diffusers":
+            folder = Path("runs/recipes/diffusers")
+            if not args.score_only:
+                record.update(train_diffusers(args.minutes, folder))
+            record.update(score_diffusers(folder, args.num_samples, args.at_images), sampler="ddim 50 steps")
+        else:
+            if not args.score_only:
+                record.update(train_candidate(name, args.minutes))
+            record.update(score_candidate(name, args.num_samples, args.nfe), nfe=args.nfe)
+        record["total_seconds"] = round(time.perf_counter() - start, 1)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with args.out.open("a") as handle:
+            handle.write(json.dumps(record) + "\n")
+        print(json.dumps(record), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

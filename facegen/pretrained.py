@@ -1,0 +1,170 @@
+"""Pretrained models shipped inside the package, and the export that makes one from a training run.
+
+A model folder is self-contained: ``config.yaml`` (the resolved training config), ``model-0000k-of-0000n.safetensors``
+(EMA weights in fp16, each shard at most ``MAX_SHARD_BYTES`` so no file in the package is large), ``meta.json`` (what
+was exported from where, parameter count, sha256 of each shard) and ``MODEL_CARD.md``.
+
+    facegen models                                   # the registry: name, size, what each does
+    FacePipeline.from_pretrained("faces128")         # offline: the weights and the TAEF2 decoder are in the package
+    facegen export --checkpoint runs/faces128 --out my_model --card card.md   # a run -> a model folder
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from safetensors.torch import load_file, save_file
+
+from facegen.config import Config, config_from_dict, save_config
+from facegen.utils.io import atomic_write_json
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+MAX_SHARD_BYTES = 15 * 2**20  # under the 16 MiB per file the package allows
+CONFIG_FILE, META_FILE, CARD_FILE = "config.yaml", "meta.json", "MODEL_CARD.md"
+DEFAULT_MODEL = "faces128"
+
+
+@dataclass(frozen=True)
+class PretrainedModel:
+    name: str
+    summary: str
+
+    @property
+    def folder(self) -> Path:
+        return ASSETS / self.name
+
+
+REGISTRY: dict[str, PretrainedModel] = {
+    "faces128": PretrainedModel(
+        "faces128",
+        "128x128 CelebA faces with control of the 40 attributes (DiT on TAEF2 latents, rectified flow, CFG); "
+        "sample, edit, interpolate",
+    ),
+}
+
+
+def resolve_model_folder(name_or_path: str | Path) -> Path:
+    """A registry name (``faces128``) or the path of an exported model folder."""
+    if str(name_or_path) in REGISTRY:
+        folder = REGISTRY[str(name_or_path)].folder
+    else:
+        folder = Path(name_or_path)
+    if not (folder / META_FILE).is_file() or not (folder / CONFIG_FILE).is_file():
+        raise FileNotFoundError(
+            f"no pretrained model {str(name_or_path)!r}: not a registered name ({', '.join(REGISTRY)}) nor a folder "
+            f"with {CONFIG_FILE} and {META_FILE} (make one with `facegen export`)"
+        )
+    return folder
+
+
+def load_model_folder(folder: str | Path) -> tuple[Config, dict[str, torch.Tensor], dict[str, Any]]:
+    """(config, float32 state dict, meta) of an exported model folder; shards are checked against their sha256."""
+    import json
+
+    folder = Path(folder)
+    meta = json.loads((folder / META_FILE).read_text())
+    config = config_from_dict(yaml.safe_load((folder / CONFIG_FILE).read_text()))
+    state: dict[str, torch.Tensor] = {}
+    for shard in meta["shards"]:
+        path = folder / shard["file"]
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: a weight shard listed in {folder / META_FILE} is missing")
+        if _sha256(path) != shard["sha256"]:
+            raise ValueError(f"{path}: damaged (sha256 differs from {folder / META_FILE}); reinstall facegen")
+        state.update({k: v.float() for k, v in load_file(str(path)).items()})
+    return config, state, meta
+
+
+def export_model(checkpoint: str | Path, out: str | Path, card: str | Path | None = None, overwrite: bool = False):
+    """Write the EMA weights of a checkpoint (or run folder) as an fp16, sharded model folder; returns its path."""
+    from facegen.training.checkpoint import load_checkpoint
+
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"{out} exists and is not empty: choose another --out (or pass --overwrite)")
+    ckpt = load_checkpoint(checkpoint, prefer=("best", "latest"))
+    weights = {k: v.to(torch.float16).contiguous() for k, v in ckpt.weights(ema=True).items()}
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    shards = _shard(weights)
+    listed = []
+    for index, shard in enumerate(shards, 1):
+        name = f"model-{index:05d}-of-{len(shards):05d}.safetensors"
+        save_file(shard, str(tmp / name))
+        listed.append({"file": name, "sha256": _sha256(tmp / name), "tensors": len(shard)})
+    cfg = ckpt.config
+    cfg.autoencoder.path = None  # the bundled (or installed) copy of the autoencoder, not the trainer's folder
+    save_config(cfg, tmp / CONFIG_FILE)
+    meta = {
+        "format": "facegen-model-1",
+        "source_checkpoint": str(ckpt.path),
+        "step": ckpt.meta.get("step"),
+        "num_parameters": sum(v.numel() for v in weights.values()),
+        "dtype": "float16",
+        "weights": "ema",
+        "shards": listed,
+        "image_size": cfg.data.image_size,
+        "conditioning": cfg.conditioning.type,
+        "autoencoder": cfg.autoencoder.name,
+    }
+    atomic_write_json(tmp / META_FILE, meta)
+    if card is not None:
+        shutil.copyfile(card, tmp / CARD_FILE)
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.rename(out)
+    return out
+
+
+def list_models() -> list[dict[str, Any]]:
+    """What ``facegen models`` prints: name, size on disk, parameters, resolution, conditioning, summary."""
+    import json
+
+    rows = []
+    for model in REGISTRY.values():
+        folder = model.folder
+        installed = (folder / META_FILE).is_file()
+        meta = json.loads((folder / META_FILE).read_text()) if installed else {}
+        size = sum(f.stat().st_size for f in folder.glob("*.safetensors")) if installed else 0
+        rows.append(
+            {
+                "name": model.name,
+                "installed": installed,
+                "size_mb": round(size / 2**20, 1),
+                "parameters_m": round(meta.get("num_parameters", 0) / 1e6, 2),
+                "image_size": meta.get("image_size"),
+                "conditioning": meta.get("conditioning"),
+                "summary": model.summary,
+            }
+        )
+    return rows
+
+
+def _shard(weights: dict[str, torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+    shards: list[dict[str, torch.Tensor]] = [{}]
+    size = 0
+    for key in sorted(weights):
+        nbytes = weights[key].numel() * weights[key].element_size()
+        if nbytes > MAX_SHARD_BYTES:
+            raise ValueError(f"tensor {key} alone is {nbytes / 2**20:.1f} MiB, over the {MAX_SHARD_BYTES} byte limit")
+        if shards[-1] and size + nbytes > MAX_SHARD_BYTES:
+            shards.append({})
+            size = 0
+        shards[-1][key] = weights[key]
+        size += nbytes
+    return shards
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,93 @@
+"""Exported model folders (fp16, sharded, checksummed) and the registry of bundled models."""
+
+import json
+
+import pytest
+import torch
+
+from facegen import pretrained
+from facegen.cli import main
+from facegen.config import load_config
+from facegen.pipeline import FacePipeline
+from facegen.pretrained import export_model, load_model_folder, resolve_model_folder
+from facegen.training.trainer import train
+
+
+@pytest.fixture(scope="module")
+def tiny_run(celeba_root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    overrides = {
+        "exp_name": "tiny",
+        "output_dir": out,
+        "data.root": celeba_root,
+        "data.cache_dir": out / "cache",
+        "data.max_images": 32,
+        "data.image_size": 16,
+        "data.num_workers": 0,
+        "model.size": "tiny",
+        "model.patch_size": 4,
+        "model.depth": 2,
+        "model.hidden_size": 64,
+        "model.num_heads": 2,
+        "conditioning.type": "attributes",
+        "train.batch_size": 8,
+        "train.max_steps": 4,
+        "train.sample_every": 0,
+        "train.mixed_precision": "fp32",
+        "sampler.steps": 2,
+    }
+    train(load_config(None, [f"{k}={v}" for k, v in overrides.items()]))
+    return out / "tiny"
+
+
+def test_export_round_trips_in_fp16_with_small_shards(tiny_run, tmp_path, monkeypatch):
+    monkeypatch.setattr(pretrained, "MAX_SHARD_BYTES", 256 * 1024)  # force several shards from a tiny model
+    folder = export_model(tiny_run, tmp_path / "model")
+    meta = json.loads((folder / "meta.json").read_text())
+    assert len(meta["shards"]) > 1
+    assert all((folder / s["file"]).stat().st_size <= 256 * 1024 + 4096 for s in meta["shards"])  # + header
+    config, weights, _ = load_model_folder(folder)
+    ema = FacePipeline.from_checkpoint(tiny_run, device="cpu").net.state_dict()
+    assert set(weights) == set(ema)
+    for key, value in weights.items():
+        assert value.dtype == torch.float32
+        assert torch.equal(value, ema[key].half().float())
+    assert config.autoencoder.path is None and meta["num_parameters"] == sum(v.numel() for v in ema.values())
+
+
+def test_exported_model_generates_like_the_checkpoint(tiny_run, tmp_path):
+    folder = export_model(tiny_run, tmp_path / "model")
+    a = FacePipeline.from_checkpoint(tiny_run, device="cpu").generate(2, seed=3, attributes="Male=1", progress=False)
+    b = FacePipeline.from_pretrained(folder, device="cpu").generate(2, seed=3, attributes="Male=1", progress=False)
+    assert (a - b).abs().max() < 0.05  # fp16 weights
+
+
+def test_export_never_overwrites_without_the_flag(tiny_run, tmp_path):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "mine.txt").write_text("keep")
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        export_model(tiny_run, tmp_path / "model")
+    assert (tmp_path / "model" / "mine.txt").read_text() == "keep"
+    export_model(tiny_run, tmp_path / "model", overwrite=True)
+    assert not (tmp_path / "model" / "mine.txt").exists()
+
+
+def test_damaged_shard_is_named(tiny_run, tmp_path):
+    folder = export_model(tiny_run, tmp_path / "model")
+    shard = folder / json.loads((folder / "meta.json").read_text())["shards"][0]["file"]
+    data = bytearray(shard.read_bytes())
+    data[-1] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=shard.name):
+        load_model_folder(folder)
+
+
+def test_unknown_model_names_the_registry(tmp_path):
+    with pytest.raises(FileNotFoundError, match="faces128"):
+        resolve_model_folder("faces999")
+
+
+def test_cli_export_then_sample_with_model(tiny_run, tmp_path, capsys):
+    assert main(["export", "--checkpoint", str(tiny_run), "--out", str(tmp_path / "m")]) == 0
+    assert main(["sample", "--model", str(tmp_path / "m"), "--num-samples", "2", "--out", str(tmp_path / "s")]) == 0
+    assert len(list((tmp_path / "s").glob("*.png"))) >= 2
