@@ -7,6 +7,8 @@ save_config(cfg, run_dir / "config.yaml")   # enough to rebuild the run without 
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -167,6 +169,112 @@ class Config:
         return dataclasses.asdict(self)
 
 
+@dataclass(frozen=True)
+class Bound:
+    """An allowed numeric range; the error message prints it."""
+
+    low: float | None = None
+    high: float | None = None
+    high_open: bool = False  # high itself is not allowed
+    low_open: bool = False
+
+    def admits(self, value: float) -> bool:
+        above = self.low is None or (value > self.low if self.low_open else value >= self.low)
+        below = self.high is None or (value < self.high if self.high_open else value <= self.high)
+        return above and below
+
+    def __str__(self) -> str:
+        low, high = (int(x) if x is not None and x == int(x) else x for x in (self.low, self.high))
+        if high is None:
+            return f"{'>' if self.low_open else '>='} {low}"
+        return f"in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
+
+
+POSITIVE, NON_NEGATIVE, PROBABILITY = Bound(1), Bound(0), Bound(0, 1, high_open=True)
+# Every numeric key with a limit (null stays allowed where the type allows it); list keys bound each item.
+BOUNDS: dict[str, Bound] = {
+    "seed": Bound(0, 2**32 - 1),
+    "data.image_size": Bound(8, 4096),
+    "data.crop": POSITIVE,
+    "data.max_images": POSITIVE,
+    "data.num_workers": NON_NEGATIVE,
+    "model.patch_size": POSITIVE,
+    **{f"model.{k}": POSITIVE for k in ("hidden_size", "depth", "num_heads", "mlp_dim", "base_channels")},
+    **{f"model.{k}": POSITIVE for k in ("layers_per_block", "head_dim", "channel_mult", "attention_resolutions")},
+    "conditioning.cfg_dropout": PROBABILITY,
+    "conditioning.max_mask_rate": Bound(0, 1),
+    "conditioning.dim": POSITIVE,
+    "conditioning.max_text_length": POSITIVE,
+    "conditioning.text_dim": POSITIVE,
+    "conditioning.semantic_dim": NON_NEGATIVE,
+    "conditioning.semantic_dropout": PROBABILITY,
+    "conditioning.semantic_kl_weight": NON_NEGATIVE,
+    "conditioning.semantic_attribute_weight": NON_NEGATIVE,
+    "objective.logit_std": Bound(0, low_open=True),
+    "objective.num_train_timesteps": Bound(2),
+    "sampler.steps": POSITIVE,
+    "sampler.cfg_scale": NON_NEGATIVE,
+    "sampler.eta": Bound(0, 1),
+    "sampler.rtol": Bound(0, low_open=True),
+    "sampler.atol": Bound(0, low_open=True),
+    "train.batch_size": POSITIVE,
+    "train.max_steps": POSITIVE,
+    "train.max_minutes": Bound(0, low_open=True),
+    "train.lr": Bound(0, low_open=True),
+    "train.min_lr": NON_NEGATIVE,
+    "train.warmup_steps": NON_NEGATIVE,
+    "train.weight_decay": NON_NEGATIVE,
+    "train.beta1": PROBABILITY,
+    "train.beta2": PROBABILITY,
+    "train.grad_clip": NON_NEGATIVE,
+    "train.ema_decay": PROBABILITY,
+    "train.num_threads": POSITIVE,
+    "train.log_every": POSITIVE,
+    "train.sample_every": NON_NEGATIVE,
+    "train.ckpt_every": POSITIVE,
+    "train.keep_every": POSITIVE,
+    "train.num_sample_images": POSITIVE,
+    "eval.every": NON_NEGATIVE,
+    "eval.num_samples": Bound(2),
+    "eval.max_reference_images": POSITIVE,
+    "eval.steps": POSITIVE,
+}
+# Size presets of each backbone (facegen.models holds the presets; a test keeps these names in step without
+# making config loading import torch).
+MODEL_SIZES = {"dit": ("tiny", "small", "base", "large"), "unet": ("tiny", "small", "base")}
+# A run name is a folder name: no separators, no leading dot (".." or ".x" would write beside or above the run).
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=,@-]*")
+
+
+def _nullable_keys(cls: type = None, prefix: str = "") -> set[str]:
+    found = set()
+    for name, hint in typing.get_type_hints(cls or Config).items():
+        if dataclasses.is_dataclass(hint):
+            found |= _nullable_keys(hint, f"{prefix}{name}.")
+        elif type(None) in typing.get_args(hint):
+            found.add(prefix + name)
+    return found
+
+
+def _check_numbers(tree: dict[str, Any], prefix: str = "") -> None:
+    """Finite numbers everywhere, and each bounded key inside its range."""
+    for name, value in tree.items():
+        key = prefix + name
+        if isinstance(value, dict):
+            _check_numbers(value, f"{key}.")
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ConfigError(f"{key}={value}: must be a finite number")
+            bound = BOUNDS.get(key)
+            if bound and isinstance(item, (int, float)) and not isinstance(item, bool) and not bound.admits(item):
+                what = "each item " if isinstance(value, list) else ""
+                raise ConfigError(f"{key}={value}: {what}must be {bound}{' (or null)' if key in _NULLABLE else ''}")
+
+
+_NULLABLE = _nullable_keys()
+
+
 def _coerce(value: Any, annotation: Any, key: str) -> Any:
     """Check ``value`` against a field annotation, converting the few safe cases (int -> float)."""
     origin = typing.get_origin(annotation)
@@ -211,9 +319,9 @@ def _build(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
         raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {data!r}")
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(data) - set(names))
+    unknown = sorted(f"{prefix}{k}" for k in set(data) - set(names))
     if unknown:
-        raise ConfigError(f"unknown key(s) {[prefix + k for k in unknown]}; valid keys here: {names}")
+        raise ConfigError(f"unknown key(s) {unknown}; valid keys here: {names}")
     kwargs = {}
     for name in names:
         if name not in data:
@@ -241,43 +349,57 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"override {text!r} must look like section.key=value")
-    value = yaml.safe_load(raw) if raw.strip() else None
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as err:
+        raise ConfigError(f"override {text!r}: the value is not valid YAML ({_yaml_problem(err)})") from None
     return key.strip(), value
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """A YAML error as one phrase, with its line and column when it has them."""
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    mark = getattr(err, "problem_mark", None)
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark else problem
+
+
+def read_yaml_mapping(path: Path) -> dict[str, Any]:
+    """A YAML file that must hold a mapping (or nothing); every failure is a ConfigError naming the file."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}, {_yaml_problem(err)}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file (a YAML config was expected)") from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections (data:, model:, ...), got a {type(data).__name__}")
+    return data or {}
 
 
 def validate(cfg: Config) -> Config:
     """Cross-field checks that types alone cannot express."""
+    _check_numbers(cfg.to_dict())
     checks = [
-        (cfg.data.image_size >= 8, "data.image_size must be at least 8"),
         (
             cfg.model.name != "dit"
             or (cfg.data.image_size // LATENT_FACTOR[cfg.autoencoder.name]) % cfg.model.patch_size == 0,
             "data.image_size (divided by the autoencoder's downsampling) must be divisible by model.patch_size",
         ),
-        (cfg.train.batch_size >= 1, "train.batch_size must be positive"),
-        (cfg.train.max_steps >= 1, "train.max_steps must be positive"),
-        (cfg.train.lr > 0, "train.lr must be positive"),
-        (cfg.train.num_threads is None or cfg.train.num_threads >= 1, "train.num_threads must be >= 1 (or null)"),
-        (0 <= cfg.train.min_lr <= cfg.train.lr, "train.min_lr must lie in [0, train.lr]"),
-        (0.0 <= cfg.train.ema_decay < 1.0, "train.ema_decay must lie in [0, 1)"),
-        (cfg.train.warmup_steps >= 0, "train.warmup_steps must be >= 0"),
-        (min(cfg.train.log_every, cfg.train.ckpt_every, cfg.train.keep_every) >= 1, "train.*_every must be >= 1"),
-        (cfg.train.sample_every >= 0, "train.sample_every must be >= 0 (0 = never)"),
-        (cfg.sampler.steps >= 1, "sampler.steps must be positive"),
-        (cfg.objective.logit_std > 0, "objective.logit_std must be positive"),
-        (0 <= cfg.conditioning.cfg_dropout < 1, "conditioning.cfg_dropout must lie in [0, 1)"),
-        (0 <= cfg.conditioning.max_mask_rate <= 1, "conditioning.max_mask_rate must lie in [0, 1]"),
-        (cfg.conditioning.semantic_dim >= 0, "conditioning.semantic_dim must be >= 0 (0 = no semantic encoder)"),
+        (cfg.model.name in MODEL_SIZES, f"model.name={cfg.model.name!r}: choose one of {list(MODEL_SIZES)}"),
+        (
+            cfg.model.size in MODEL_SIZES.get(cfg.model.name, (cfg.model.size,)),
+            f"model.size={cfg.model.size!r}: {cfg.model.name} sizes are {list(MODEL_SIZES.get(cfg.model.name, ()))}",
+        ),
+        (cfg.train.min_lr <= cfg.train.lr, "train.min_lr must lie in [0, train.lr]"),
         (
             cfg.conditioning.semantic_dim == 0 or cfg.conditioning.type == "attributes",
             "conditioning.semantic_dim > 0 needs conditioning.type=attributes (its head learns the 40 attributes)",
         ),
-        (0 <= cfg.conditioning.semantic_dropout < 1, "conditioning.semantic_dropout must lie in [0, 1)"),
         (
-            min(cfg.conditioning.semantic_kl_weight, cfg.conditioning.semantic_attribute_weight) >= 0,
-            "conditioning.semantic_*_weight must be >= 0",
+            PLAIN_NAME.fullmatch(cfg.exp_name) is not None,
+            f"exp_name={cfg.exp_name!r}: must be a plain folder name (letters, digits, _ . + = , @ -; "
+            "no path separator, no leading dot); the run goes to output_dir/exp_name",
         ),
-        (cfg.exp_name and "/" not in cfg.exp_name, "exp_name must be a non-empty name without '/'"),
     ]
     for ok, message in checks:
         if not ok:
@@ -290,8 +412,6 @@ def validate(cfg: Config) -> Config:
             f"eval.metrics must be a subset of {list(ALL_METRICS)} containing eval.best_metric; "
             f"got metrics={cfg.eval.metrics}, best_metric={cfg.eval.best_metric!r}"
         )
-    if cfg.eval.every < 0 or cfg.eval.num_samples < 2:
-        raise ConfigError("eval.every must be >= 0 and eval.num_samples >= 2")
     pairs = OBJECTIVE_CHOICES[cfg.objective.name]
     if cfg.objective.prediction not in (None, *pairs["prediction"]):
         raise ConfigError(
@@ -335,7 +455,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
-        data = yaml.safe_load(path.read_text()) or {}
+        data = read_yaml_mapping(path)
     try:
         return config_from_dict(data, overrides)
     except ConfigError as err:

@@ -39,7 +39,7 @@ def test_overrides_are_typed_and_win(tmp_path):
         ("train.batch_size=big", r"train.batch_size: expected int, got 'big'"),
         ("train.batch_size=true", r"expected int"),
         ("data.image_size=33", "divisible by model.patch_size"),
-        ("train.ema_decay=1.0", r"ema_decay must lie in \[0, 1\)"),
+        ("train.ema_decay=1.0", r"train.ema_decay=1.0: must be in \[0, 1\)"),
         ("lr", "must look like section.key=value"),
         ("conditioning.semantic_dim=16", "semantic_dim > 0 needs conditioning.type=attributes"),
     ],

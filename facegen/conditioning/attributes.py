@@ -52,12 +52,16 @@ def create_attribute_vector(attributes: Mapping[str, object] | None = None, **na
 
 def parse_attributes(text: str) -> dict[str, str]:
     """``"Smiling=1, Eyeglasses=1"`` -> ``{"Smiling": "1", "Eyeglasses": "1"}`` (validated by the vector builder)."""
-    pairs = {}
+    pairs: dict[str, str] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         name, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"attribute {item!r} must look like Name=1 or Name=0")
-        pairs[name.strip()] = value.strip()
+        name = name.strip()
+        given = next((f"{k}={v}" for k, v in pairs.items() if k.lower() == name.lower()), None)
+        if given is not None:  # which of two contradicting values was meant cannot be guessed
+            raise ValueError(f"attribute {name} is given twice ({given}, {item}): give each attribute once")
+        pairs[name] = value.strip()
     create_attribute_vector(pairs)  # fail early on typos
     return pairs
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import platform
 import re
 import shutil
@@ -23,11 +24,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 import facegen
-from facegen.config import Config, config_from_dict, save_config
-from facegen.utils.io import atomic_write_json
+from facegen.config import Config, ConfigError, config_from_dict, read_yaml_mapping, save_config
+from facegen.utils.io import atomic_write_json, default_permissions
+
+TEMPORARY = re.compile(r"^\.(?:tmp|trash)-step_\d+-(\d+)$|^\.(?:latest|best)\.(\d+)\.tmp$")
+# What a run writes into its folder: cleared when a run starts over in the same folder (--overwrite).
+RUN_OUTPUTS = ("checkpoints", "logs", "samples", "gifs", "eval", "metrics.jsonl", "train_summary.json", "config.yaml")
+# Config keys that decide the weights' names and shapes: a checkpoint only loads into a model built the same way.
+ARCHITECTURE_KEYS = ("data.image_size", "autoencoder.name", "model", "conditioning")
 
 STEP_DIR = re.compile(r"^step_(\d+)$")
 MODEL_FILE, EMA_FILE, STATE_FILE, META_FILE, CONFIG_FILE = (
@@ -39,8 +47,17 @@ MODEL_FILE, EMA_FILE, STATE_FILE, META_FILE, CONFIG_FILE = (
 )
 
 
+class CheckpointError(ValueError):
+    """A checkpoint file that is damaged, incomplete or refused; the message names the file."""
+
+
+class RunExistsError(FileExistsError):
+    """Starting a run would overwrite an earlier run's checkpoints."""
+
+
 def _save_state_dict(state: dict[str, torch.Tensor], path: Path) -> None:
     save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(path))
+    default_permissions(path)
 
 
 def _swap_symlink(link: Path, target: str) -> None:
@@ -66,9 +83,35 @@ def save_checkpoint(
     tmp = ckpt_root / f".tmp-{final.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
+    try:
+        _write_checkpoint(tmp, step, cfg, model_state, ema_state, training_state, extra_meta)
+    except BaseException:  # a full disk or Ctrl-C mid-save: leave no half-written folder behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if final.exists():  # the same step saved again (e.g. after a resume): replace it
+        trash = ckpt_root / f".trash-{final.name}-{os.getpid()}"
+        os.rename(final, trash)
+        os.rename(tmp, final)
+        shutil.rmtree(trash)
+    else:
+        os.rename(tmp, final)
+    _swap_symlink(ckpt_root / "latest", final.name)
+    return final
+
+
+def _write_checkpoint(
+    tmp: Path,
+    step: int,
+    cfg: Config,
+    model_state: dict[str, torch.Tensor],
+    ema_state: dict[str, torch.Tensor],
+    training_state: dict[str, Any],
+    extra_meta: dict[str, Any] | None,
+) -> None:
     _save_state_dict(model_state, tmp / MODEL_FILE)
     _save_state_dict(ema_state, tmp / EMA_FILE)
     torch.save(training_state, tmp / STATE_FILE)
+    default_permissions(tmp / STATE_FILE)
     save_config(cfg, tmp / CONFIG_FILE)
     meta = {
         "step": step,
@@ -85,15 +128,6 @@ def save_checkpoint(
         **(extra_meta or {}),
     }
     atomic_write_json(tmp / META_FILE, meta)
-    if final.exists():  # the same step saved again (e.g. after a resume): replace it
-        trash = ckpt_root / f".trash-{final.name}-{os.getpid()}"
-        os.rename(final, trash)
-        os.rename(tmp, final)
-        shutil.rmtree(trash)
-    else:
-        os.rename(tmp, final)
-    _swap_symlink(ckpt_root / "latest", final.name)
-    return final
 
 
 def mark_best(ckpt_root: str | Path, checkpoint: str | Path, metric: str, value: float) -> None:
@@ -151,16 +185,134 @@ class LoadedCheckpoint:
     meta: dict[str, Any]
 
     def weights(self, ema: bool = True) -> dict[str, torch.Tensor]:
-        return load_file(str(self.path / (EMA_FILE if ema else MODEL_FILE)))
+        path = self.path / (EMA_FILE if ema else MODEL_FILE)
+        try:
+            return load_file(str(path))
+        except SafetensorError as err:
+            raise CheckpointError(f"{path}: damaged ({_first_line(err)}); {_earlier_hint(self.path)}") from None
 
     def training_state(self) -> dict[str, Any]:
-        return torch.load(self.path / STATE_FILE, map_location="cpu", weights_only=True)
+        path = self.path / STATE_FILE
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError:
+            raise CheckpointError(
+                f"{path}: refused to load: it holds Python objects other than tensors and plain values, which could "
+                "run code (facegen loads training states with weights_only=True; nothing in it was executed)"
+            ) from None
+        except (RuntimeError, EOFError, ValueError) as err:
+            raise CheckpointError(f"{path}: damaged ({_first_line(err)}); {_earlier_hint(self.path)}") from None
 
 
 def load_checkpoint(path: str | Path, prefer: tuple[str, ...] = ("best", "latest")) -> LoadedCheckpoint:
-    import yaml
-
     folder = resolve_checkpoint(path, prefer)
-    cfg = config_from_dict(yaml.safe_load((folder / CONFIG_FILE).read_text()))
-    meta = json.loads((folder / META_FILE).read_text())
+    for name in (CONFIG_FILE, META_FILE, MODEL_FILE, EMA_FILE):
+        if not (folder / name).is_file():
+            raise CheckpointError(f"{folder} is incomplete: {name} is missing; {_earlier_hint(folder)}")
+    try:
+        cfg = config_from_dict(read_yaml_mapping(folder / CONFIG_FILE))
+        meta = json.loads((folder / META_FILE).read_text())
+    except ConfigError as err:
+        raise CheckpointError(f"{folder / CONFIG_FILE} cannot be used: {err}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{folder / META_FILE}: damaged ({err}); {_earlier_hint(folder)}") from None
     return LoadedCheckpoint(folder, cfg, meta)
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+
+
+def _earlier_hint(folder: Path) -> str:
+    """Where to go instead of a damaged checkpoint: the newest other complete step folder of the same run."""
+    folder = folder.resolve()
+    others = [p for p in step_dirs(folder.parent) if p.resolve() != folder and (p / META_FILE).is_file()]
+    return f"use an earlier checkpoint, e.g. {others[-1]}" if others else "no earlier checkpoint of this run exists"
+
+
+def architecture_differences(checkpoint_cfg: Config, cfg: Config) -> list[str]:
+    """``key: checkpoint value -> config value`` for every key that changes the model's weights."""
+    old, new = _flatten(checkpoint_cfg.to_dict()), _flatten(cfg.to_dict())
+    keys = [k for k in new if any(k == a or k.startswith(a + ".") for a in ARCHITECTURE_KEYS)]
+    # text_dim is filled in from the text encoder when training starts: unknown (null) matches anything
+    return [
+        f"{k}: checkpoint {old.get(k)!r}, config {new[k]!r}"
+        for k in keys
+        if old.get(k) != new[k] and not (k == "conditioning.text_dim" and None in (old.get(k), new[k]))
+    ]
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = value
+    return flat
+
+
+def check_resume(cfg: Config, resume: str) -> LoadedCheckpoint:
+    """The checkpoint ``resume`` names ('auto' = this run's latest), refused when the config builds another model."""
+    ckpt = load_checkpoint(cfg.run_dir / "checkpoints" if resume == "auto" else resume, prefer=("latest",))
+    differences = architecture_differences(ckpt.config, cfg)
+    if differences:
+        raise ConfigError(
+            f"cannot resume from {ckpt.path}: the config builds a different model ({'; '.join(differences)}); "
+            "resume with the checkpoint's values or start a new exp_name"
+        )
+    return ckpt
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def clean_stale_temporaries(ckpt_root: str | Path) -> list[Path]:
+    """Remove half-written checkpoint folders and links left by processes that died mid-save (kill -9)."""
+    root, removed = Path(ckpt_root), []
+    for path in root.iterdir() if root.is_dir() else []:
+        match = TEMPORARY.match(path.name)
+        if match and not _pid_alive(int(match.group(1) or match.group(2))):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def claim_run_dir(run_dir: str | Path, resume: str | None, overwrite: bool, writer: bool = True) -> None:
+    """Make ``run_dir`` ready for a run, never silently reusing one that holds checkpoints.
+
+    Resuming keeps everything; a new run in a folder with checkpoints needs ``overwrite`` (which clears the
+    earlier run's outputs); the leftovers of a run that never saved a checkpoint are cleared. Only the ``writer``
+    process (rank 0) deletes; every process checks, so all of them refuse together.
+    """
+    run_dir = Path(run_dir)
+    if resume and overwrite:
+        raise ValueError("give --resume (continue the run) or --overwrite (start it over), not both")
+    ckpt_root = run_dir / "checkpoints"
+    if writer:
+        clean_stale_temporaries(ckpt_root)
+    if resume:
+        return
+    steps = step_dirs(ckpt_root)
+    if steps and not overwrite:
+        raise RunExistsError(
+            f"{run_dir} already holds a run with checkpoints (up to {steps[-1].name}): continue it with "
+            f"--resume auto, choose a new exp_name=..., or start it over with --overwrite (deletes them)"
+        )
+    if writer:
+        for name in RUN_OUTPUTS:
+            path = run_dir / name
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.exists() or path.is_symlink():
+                path.unlink()

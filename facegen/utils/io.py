@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -12,11 +13,35 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
+def default_permissions(path: str | Path) -> None:
+    """The permissions open() would give (0644 under the usual umask): some writers (mkstemp) make 0600 files."""
+    os.chmod(path, 0o666 & ~_UMASK)
+
+
+def check_writable(path: str | Path, folder: bool) -> Path:
+    """Fail before any work if ``path`` (a file, or a ``folder``) cannot be written; creates nothing.
+
+    Raises OSError with the path and the reason (a file in the way, no permission), as writing it would later.
+    """
+    path = Path(path)
+    if path.exists() and path.is_dir() != folder:
+        kind = (errno.ENOTDIR, "exists and is a file, not a folder") if folder else (errno.EISDIR, "is a folder")
+        raise OSError(kind[0], f"cannot write there: it {kind[1]}", str(path))
+    existing = path if folder and path.exists() else path.parent  # files are renamed into place: the folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OSError(errno.ENOTDIR, f"cannot create it: {existing} is a file, not a folder", str(path))
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OSError(errno.EACCES, f"cannot write there: no write permission in {existing}", str(path))
+    return path
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give them the permissions open() would
+    default_permissions(tmp)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
