@@ -1,19 +1,71 @@
-"""The ``facegen`` command: parses arguments and calls the library (no logic lives here).
+"""The ``facegen`` command: parses and checks arguments, then calls the library (no logic lives here).
 
-facegen train --config configs/celeba32_tiny.yaml train.max_steps=2000 [--resume auto]
+facegen train --config configs/celeba32_tiny.yaml train.max_steps=2000 [--resume auto | --overwrite]
 facegen sample --checkpoint runs/celeba32_tiny --num-samples 16 --steps 50 --sampler heun --out out/ --gif
-facegen sample --checkpoint runs/celeba32_attr --attributes "Smiling=1,Eyeglasses=1" --cfg-scale 2.0 --out out/
-facegen edit --checkpoint runs/celeba32_attr --image face.jpg --set "Smiling=1" --strength 0.6 --out edit/
-facegen interpolate --checkpoint runs/celeba32_attr --from "Male=1,Smiling=0" --to "Male=0,Smiling=1" --out interp/
+facegen sample --checkpoint runs/celeba32_attr_tiny --attributes "Smiling=1,Eyeglasses=1" --cfg-scale 2.0 --out out/
+facegen edit --checkpoint runs/celeba32_attr_tiny --image face.jpg --attributes "Smiling=1" --strength 0.6 --out edit/
+facegen interpolate --checkpoint runs/celeba32_attr_tiny --from-attributes "Male=1" --to-attributes "Male=0" --out i/
 facegen data prepare --config configs/celeba32_tiny.yaml [--download]
+
+Every command checks all its inputs before any expensive work. A failure prints one line ``facegen: error: ...``
+and exits with the code of its class (see ``explain``); ``FACEGEN_DEBUG=1`` shows the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
+
+import facegen
+from facegen.config import Bound
+
+# Exit codes, one per class of failure (docs/ROBUSTNESS.md).
+EXIT_FAILED, EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_FILE_SYSTEM, EXIT_INTERRUPTED = 1, 2, 3, 4, 130
+MAX_MESSAGE = 600  # characters: a message is one readable line, never a dump
+
+
+class UsageError(ValueError):
+    """A command line that argparse cannot parse (unknown option, bad number, missing argument)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line through main's handler instead of usage text + SystemExit
+        command = self.prog.removeprefix("facegen").strip()
+        raise UsageError(f"{command + ': ' if command else ''}{message} (see `{self.prog} --help`)")
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except None (= the run's own value, said in the help) and off flags."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None or action.default is False or action.default == argparse.SUPPRESS:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def number(kind: type, bound: Bound):
+    """An argparse type: an int or a finite float inside ``bound``."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}")
+        if not math.isfinite(value) or not bound.admits(value):
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
+        return value
+
+    return parse
+
+
+COUNT, SEED, SCALE = number(int, Bound(1)), number(int, Bound(0, 2**32 - 1)), number(float, Bound(0))
+
+
+def _subparser(sub, name: str, help: str) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=help, description=help, formatter_class=_Help)
 
 
 def _add_config_args(parser: argparse.ArgumentParser) -> None:
@@ -23,15 +75,15 @@ def _add_config_args(parser: argparse.ArgumentParser) -> None:
 
 def _generation_parser(sub, name: str, help: str, out: str | None) -> argparse.ArgumentParser:
     """A subcommand that loads a checkpoint and samples from it: the options they all share."""
-    parser = sub.add_parser(name, help=help)
+    parser = _subparser(sub, name, help)
     parser.add_argument(
         "--checkpoint", help="a training run folder (best, else latest) or checkpoint folder (default: --model)"
     )
     parser.add_argument(
         "--model", help="a pretrained model name (`facegen models`) or exported folder; default: faces128, bundled"
     )
-    parser.add_argument("--steps", type=int, help="sampler steps (default: the run's sampler.steps)")
-    parser.add_argument("--cfg-scale", type=float, help="classifier-free guidance (1 = off; default: the run's)")
+    parser.add_argument("--steps", type=COUNT, help="sampler steps (default: the run's sampler.steps)")
+    parser.add_argument("--cfg-scale", type=SCALE, help="classifier-free guidance (1 = off; default: the run's)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     parser.add_argument("--out", default=out, help="output folder" if out else "write the JSON report here")
     return parser
@@ -43,17 +95,86 @@ def _config(args: argparse.Namespace):
     return load_config(args.config, args.overrides)
 
 
+def _attributes(text: str | None, option: str) -> str | None:
+    """Check an attribute string now (names, values, duplicates), before a model is loaded."""
+    from facegen.conditioning.attributes import parse_attributes
+
+    if text is not None:
+        try:
+            parse_attributes(text)
+        except ValueError as err:
+            raise ValueError(f"{option}: {err}") from None
+    return text
+
+
+def _image(path: str | None, option: str) -> str | None:
+    """Check that ``path`` is a readable image now, naming the option and the file."""
+    from PIL import Image
+
+    if path is not None:
+        try:
+            with Image.open(path) as image:
+                image.load()
+        except FileNotFoundError:
+            raise ValueError(f"{option} {path}: no such file") from None
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+            reason = type(err).__name__ if "PIL" in str(err) or not str(err) else str(err)
+            raise ValueError(f"{option} {path}: not a readable image ({reason})") from None
+    return path
+
+
+def _device(name: str | None) -> str | None:
+    import torch
+
+    if name is None:
+        return None
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"--device {name!r}: expected cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {name}: no CUDA device is available here (use --device cpu)")
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"--device {name!r}: expected cpu, cuda or cuda:N")
+    return name
+
+
+def _out(path: str, folder: bool = True) -> str:
+    from facegen.utils.io import check_writable
+
+    check_writable(path, folder)
+    return path
+
+
+def _pipeline(args: argparse.Namespace, use_ema: bool = True):
+    from facegen.pipeline import FacePipeline
+
+    if args.checkpoint is not None and args.model is not None:
+        raise ValueError("give either --checkpoint (a training run) or --model (a pretrained model), not both")
+    return FacePipeline.load(args.checkpoint, args.model, device=_device(args.device), use_ema=use_ema)
+
+
 def cmd_train(args: argparse.Namespace) -> None:
+    cfg = _config(args)
+    if args.resume and args.overwrite:
+        raise ValueError("give --resume (continue the run) or --overwrite (start it over), not both")
+    from facegen.training.checkpoint import check_resume
+
+    if args.resume:
+        check_resume(cfg, args.resume)  # a checkpoint of another model is refused before any work
     from facegen.training.trainer import train
 
-    summary = train(_config(args), resume=args.resume)
+    summary = train(cfg, resume=args.resume, overwrite=args.overwrite)
     print(f"done: step {summary['step']}, {summary['images_per_sec']} images/s")
 
 
 def cmd_sample(args: argparse.Namespace) -> None:
-    from facegen.pipeline import FacePipeline
-
-    pipe = FacePipeline.load(args.checkpoint, args.model, device=args.device, use_ema=not args.no_ema)
+    _attributes(args.attributes, "--attributes")
+    _image(args.reference, "--reference")
+    _out(args.out)
+    if args.no_ema and args.checkpoint is None:
+        raise ValueError("--no-ema needs --checkpoint (pretrained models hold only their EMA weights)")
+    pipe = _pipeline(args, use_ema=not args.no_ema)
     out = pipe.generate(
         num_samples=args.num_samples,
         steps=args.steps,
@@ -74,17 +195,20 @@ def cmd_sample(args: argparse.Namespace) -> None:
 def cmd_edit(args: argparse.Namespace) -> None:
     import torch
 
-    from facegen.pipeline import FacePipeline
     from facegen.utils.images import grid, save_png
 
-    pipe = FacePipeline.load(args.checkpoint, args.model, device=args.device)
+    _image(args.image, "--image")
+    _attributes(args.attributes, "--attributes")
+    _attributes(args.source_attributes, "--source-attributes")
+    _out(args.out)
+    pipe = _pipeline(args)
     result = pipe.edit(
         args.image,
-        args.set,
+        args.attributes,
         strength=args.strength,
         steps=args.steps,
         cfg_scale=args.cfg_scale,
-        source_attributes=args.source,
+        source_attributes=args.source_attributes,
         use_semantic=False if args.no_semantic else None,
         semantic_margin=args.semantic_margin,
     )
@@ -96,15 +220,22 @@ def cmd_edit(args: argparse.Namespace) -> None:
 
 
 def cmd_interpolate(args: argparse.Namespace) -> None:
-    from facegen.pipeline import FacePipeline
     from facegen.utils.images import grid, save_gif, save_png
 
-    pipe = FacePipeline.load(args.checkpoint, args.model, device=args.device)
-    attributes = (args.start, args.end) if args.start is not None or args.end is not None else None
-    seeds = tuple(args.seeds) if args.seeds else None
+    if (args.start is None) != (args.end is None):  # a missing end would silently mean "unconditional"
+        given, missing = ("--from", "--to") if args.end is None else ("--to", "--from")
+        raise ValueError(f"{given}-attributes needs {missing}-attributes too (the other end of the morph)")
+    if args.start is None and args.seeds is None:
+        raise ValueError("give --from-attributes and --to-attributes, --seeds A B, or both")
+    _attributes(args.start, "--from-attributes")
+    _attributes(args.end, "--to-attributes")
+    _out(args.out)
+    pipe = _pipeline(args)
+    if args.start is not None and pipe.config.conditioning.type != "attributes":
+        raise ValueError(f"{pipe.checkpoint} is not attribute-conditioned: interpolate it with --seeds A B")
     frames = pipe.interpolate(
-        attributes=attributes,
-        seeds=seeds,
+        attributes=(args.start, args.end) if args.start is not None else None,
+        seeds=tuple(args.seeds) if args.seeds else None,
         num_frames=args.frames,
         seed=args.seed,
         steps=args.steps,
@@ -116,19 +247,46 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
     print(f"wrote strip.png and interpolation.gif ({len(frames)} frames) to {out}")
 
 
+def _check_scoring(pipe, metrics: list[str], args: argparse.Namespace, celeba_root: str | None) -> None:
+    """Everything ``score`` would find wrong only after generating every sample."""
+    from facegen.evaluation import ATTR_CONSISTENCY, CLIP_SCORE, FID, KID, parse_reference
+    from facegen.evaluation.inception import resolve_inception_weights
+
+    kind = pipe.config.conditioning.type
+    spec = parse_reference(args.ref, pipe.config.data.image_size, celeba_root)
+    if spec.dataset == "celeba" and not (Path(spec.root) / "list_attr_celeba.txt").is_file():
+        raise FileNotFoundError(f"--ref {args.ref}: no CelebA at {spec.root} (set --celeba-root)")
+    if kind != "none" and spec.dataset != "celeba":
+        raise ValueError(f"--ref {args.ref}: a conditional model is scored against labelled faces (celeba:SPLIT)")
+    if ATTR_CONSISTENCY in metrics and kind != "attributes":
+        raise ValueError(f"--metrics {ATTR_CONSISTENCY} needs an attribute-conditioned model; this one is {kind!r}")
+    if CLIP_SCORE in metrics and (kind != "text" or not args.clip_model):
+        raise ValueError(f"--metrics {CLIP_SCORE} needs a text-conditioned model and --clip-model (a CLIP folder)")
+    if {FID, KID} & set(metrics):
+        resolve_inception_weights(args.inception_weights)
+
+
 def cmd_eval(args: argparse.Namespace) -> None:
     import json
 
+    from facegen.metric_names import ALL_METRICS
+
+    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
+    unknown = [m for m in metrics if m not in ALL_METRICS]
+    if unknown or not metrics:
+        raise ValueError(f"--metrics {args.metrics!r}: unknown {unknown or 'none given'}; choose from {ALL_METRICS}")
+    if args.out:
+        _out(args.out, folder=False)  # checked before hours of work, not after
+    pipe = _pipeline(args)
+    celeba_root = args.celeba_root or (pipe.config.data.root if pipe.config.data.dataset == "celeba" else None)
+    _check_scoring(pipe, metrics, args, celeba_root)
     from facegen.evaluation import format_report_table
-    from facegen.pipeline import FacePipeline
     from facegen.scoring import score
     from facegen.utils.io import atomic_write_json
 
-    pipe = FacePipeline.load(args.checkpoint, args.model, device=args.device)
-    celeba_root = args.celeba_root or (pipe.config.data.root if pipe.config.data.dataset == "celeba" else None)
     report = score(
         pipe,
-        [m.strip() for m in args.metrics.split(",") if m.strip()],
+        metrics,
         args.num_samples,
         args.ref,
         celeba_root,
@@ -140,9 +298,10 @@ def cmd_eval(args: argparse.Namespace) -> None:
         clip_model=args.clip_model,
         max_reference_images=args.max_reference_images,
     )
+    if args.out:
+        atomic_write_json(args.out, report)  # first: the table is only a view of it
     print(format_report_table(report))
     if args.out:
-        atomic_write_json(args.out, report)
         print(f"report written to {args.out}")
     else:
         print(json.dumps(report["protocol"], indent=2))
@@ -163,6 +322,9 @@ def cmd_models(args: argparse.Namespace) -> None:
 def cmd_export(args: argparse.Namespace) -> None:
     from facegen.pretrained import export_model
 
+    if args.card is not None and not Path(args.card).is_file():
+        raise FileNotFoundError(f"--card {args.card}: no such file")
+    _out(args.out)
     folder = export_model(args.checkpoint, args.out, card=args.card, overwrite=args.overwrite)
     print(f"exported {args.checkpoint} to {folder} (load it with --model {folder})")
 
@@ -178,28 +340,38 @@ def cmd_data_prepare(args: argparse.Namespace) -> None:
 
 
 def cmd_data_encode(args: argparse.Namespace) -> None:
+    cfg = _config(args)
+    if cfg.autoencoder.name == "identity" and cfg.conditioning.type != "text":  # training reads the image cache
+        raise ValueError(
+            f"{args.config or 'this config'} trains on pixels (autoencoder.name=identity, no text): nothing to "
+            "encode; use `facegen data prepare`, or set autoencoder.name=taef2|kl or conditioning.type=text"
+        )
     from facegen.builders import encoded_cache_from_config
 
-    cache = encoded_cache_from_config(_config(args))
+    cache = encoded_cache_from_config(cfg)
     print(f"encoded cache ready: {len(cache)} faces (and their mirrors) in {cache.path}")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="facegen", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="facegen", description=facegen.__doc__, formatter_class=_Help)
+    parser.add_argument("--version", action="version", version=f"facegen {facegen.__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    train = sub.add_parser("train", help="train a model from a config")
+    train = _subparser(sub, "train", "train a model from a config")
     _add_config_args(train)
     train.add_argument("--resume", help="'auto' (this run's latest checkpoint) or a checkpoint/run path")
+    train.add_argument(
+        "--overwrite", action="store_true", help="start over in a run folder that holds checkpoints (deletes them)"
+    )
     train.set_defaults(func=cmd_train)
 
     sample = _generation_parser(sub, "sample", "generate faces from a checkpoint", out="samples")
-    sample.add_argument("--num-samples", type=int, default=16)
+    sample.add_argument("--num-samples", type=COUNT, default=16, help="how many faces")
     sample.add_argument(
         "--sampler", choices=["euler", "heun", "dopri5", "ddpm", "ddim", "dpm++"], help="default: the run's"
     )
-    sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("--batch-size", type=int, default=64)
+    sample.add_argument("--seed", type=SEED, default=0, help="noise seed: the same seed gives the same faces")
+    sample.add_argument("--batch-size", type=COUNT, default=64, help="faces generated at once")
     sample.add_argument("--gif", action="store_true", help="also write trajectory.gif (noise to face)")
     sample.add_argument("--no-ema", action="store_true", help="use the raw weights instead of the EMA")
     sample.add_argument("--attributes", help='e.g. "Smiling=1,Eyeglasses=1" (1 present, 0 absent, others free)')
@@ -213,29 +385,41 @@ def build_parser() -> argparse.ArgumentParser:
 
     edit = _generation_parser(sub, "edit", "change attributes of a real face", out="edit")
     edit.add_argument("--image", required=True, help="any face photo (cropped to a centred square)")
-    edit.add_argument("--set", required=True, help='attributes to change, e.g. "Smiling=1"')
-    edit.add_argument("--source", help="the photo's own attributes, if known (default: the classifier's reading)")
-    edit.add_argument("--strength", type=float, default=0.6, help="how far to invert: 0..1 (1 = to pure noise)")
+    edit.add_argument(
+        "--attributes", "--set", dest="attributes", required=True, help='attributes to change, e.g. "Smiling=1"'
+    )
+    edit.add_argument(
+        "--source-attributes",
+        "--source",
+        dest="source_attributes",
+        help="the photo's own attributes, if known (default: the classifier's reading)",
+    )
+    edit.add_argument(
+        "--strength",
+        type=number(float, Bound(0, 1, low_open=True)),
+        default=0.6,
+        help="how far to invert: (0, 1] (1 = to pure noise)",
+    )
     edit.add_argument("--no-semantic", action="store_true", help="ignore the model's semantic encoder: inversion alone")
     edit.add_argument(
-        "--semantic-margin", type=float, default=4.0, help="how far the face's code moves along attribute directions"
+        "--semantic-margin", type=SCALE, default=4.0, help="how far the face's code moves along attribute directions"
     )
     edit.set_defaults(func=cmd_edit)
 
     interp = _generation_parser(
         sub, "interpolate", "morph between two attribute sets and/or two seeds", "interpolation"
     )
-    interp.add_argument("--from", dest="start", help='start attributes, e.g. "Male=1,Smiling=0"')
-    interp.add_argument("--to", dest="end", help='end attributes, e.g. "Male=0,Smiling=1"')
-    interp.add_argument("--seeds", type=int, nargs=2, metavar=("A", "B"), help="slerp between these two noises")
-    interp.add_argument("--seed", type=int, default=0, help="the noise for attribute interpolation")
-    interp.add_argument("--frames", type=int, default=8)
+    interp.add_argument("--from-attributes", "--from", dest="start", help='start attributes, e.g. "Male=1,Smiling=0"')
+    interp.add_argument("--to-attributes", "--to", dest="end", help='end attributes, e.g. "Male=0,Smiling=1"')
+    interp.add_argument("--seeds", type=SEED, nargs=2, metavar=("A", "B"), help="slerp between these two noises")
+    interp.add_argument("--seed", type=SEED, default=0, help="the noise for attribute interpolation")
+    interp.add_argument("--frames", type=number(int, Bound(2)), default=8, help="frames from start to end")
     interp.set_defaults(func=cmd_interpolate)
 
     ev = _generation_parser(
         sub, "eval", "generate from a checkpoint and score the samples (FID/KID, FD_attr, ...)", None
     )
-    ev.add_argument("--num-samples", type=int, default=1000)
+    ev.add_argument("--num-samples", type=number(int, Bound(2)), default=1000, help="faces to generate and score")
     ev.add_argument(
         "--metrics",
         default="fd_attr,kid_attr",
@@ -243,44 +427,71 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--ref", default="celeba:test", help="celeba:test, celeba:valid or folder:/path")
     ev.add_argument("--celeba-root", help="default: the run's data.root")
-    ev.add_argument("--max-reference-images", type=int)
+    ev.add_argument("--max-reference-images", type=COUNT, help="score against at most this many reference faces")
     ev.add_argument("--inception-weights", help="pt_inception-2015-12-05-6726825d.pth for fid/kid offline")
     ev.add_argument("--clip-model", help="a local CLIP folder for clip_score")
-    ev.add_argument("--seed", type=int, default=0)
-    ev.add_argument("--batch-size", type=int, default=64)
+    ev.add_argument("--seed", type=SEED, default=0, help="generation seed")
+    ev.add_argument("--batch-size", type=COUNT, default=64, help="faces generated and scored at once")
     ev.set_defaults(func=cmd_eval)
 
-    models = sub.add_parser("models", help="list the pretrained models in the package")
+    models = _subparser(sub, "models", "list the pretrained models in the package")
     models.set_defaults(func=cmd_models)
-    export = sub.add_parser("export", help="a training run -> a self-contained fp16 model folder (--model loads it)")
+    export = _subparser(sub, "export", "a training run -> a self-contained fp16 model folder (--model loads it)")
     export.add_argument("--checkpoint", required=True, help="run folder (best, else latest) or checkpoint folder")
     export.add_argument("--out", required=True, help="the model folder to write")
     export.add_argument("--card", help="a Markdown model card to put beside the weights")
     export.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     export.set_defaults(func=cmd_export)
 
-    data = sub.add_parser("data", help="datasets and caches").add_subparsers(dest="data_command", required=True)
-    prepare = data.add_parser("prepare", help="decode a dataset once into the uint8 cache training reads")
+    data = _subparser(sub, "data", "datasets and caches").add_subparsers(
+        dest="data_command", required=True, metavar="COMMAND"
+    )
+    prepare = _subparser(data, "prepare", "decode a dataset once into the uint8 cache training reads")
     _add_config_args(prepare)
     prepare.add_argument("--download", action="store_true", help="try to download CelebA into data.root first")
     prepare.set_defaults(func=cmd_data_prepare)
-    encode = data.add_parser("encode", help="run the autoencoder (and text encoder) once over the cached faces")
+    encode = _subparser(data, "encode", "run the autoencoder (and text encoder) once over the cached faces")
     _add_config_args(encode)
     encode.set_defaults(func=cmd_data_encode)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    from facegen.config import ConfigError
+def _one_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    line = lines[0] if lines else ""
+    return line if len(line) <= MAX_MESSAGE else line[: MAX_MESSAGE - 3] + "..."
 
+
+def explain(err: BaseException) -> tuple[str, int]:
+    """One line and an exit code for any failure: the classes are listed in docs/ROBUSTNESS.md."""
+    if isinstance(err, KeyboardInterrupt):
+        return _one_line(f"interrupted{': ' + str(err) if str(err) else ''}"), EXIT_INTERRUPTED
+    if isinstance(err, FileExistsError):  # going on would overwrite earlier results
+        return _one_line(str(err)), EXIT_REFUSED
+    if isinstance(err, OSError):
+        if err.filename is not None and err.strerror:
+            path = " -> ".join(str(p) for p in (err.filename, err.filename2) if p is not None)
+            message = f"{path}: {err.strerror}"
+        else:
+            message = str(err)
+        return _one_line(message), EXIT_BAD_INPUT if isinstance(err, FileNotFoundError) else EXIT_FILE_SYSTEM
+    if isinstance(err, ValueError):  # bad arguments, configs, attribute strings, damaged or refused checkpoints
+        return _one_line(str(err)), EXIT_BAD_INPUT
+    if isinstance(err, (RuntimeError, FloatingPointError, MemoryError)):  # failed while working
+        return _one_line(f"{str(err) or type(err).__name__}"), EXIT_FAILED
+    return _one_line(f"unexpected {type(err).__name__}: {err} (FACEGEN_DEBUG=1 shows where; please report it)"), 1
+
+
+def main(argv: list[str] | None = None) -> int:
     try:
+        args = build_parser().parse_args(argv)
         args.func(args)
-    except (ConfigError, FileNotFoundError, ValueError, RuntimeError) as err:
+    except (Exception, KeyboardInterrupt) as err:
         if os.environ.get("FACEGEN_DEBUG"):  # the full traceback, for bug reports
             raise
-        print(f"facegen: error: {err}", file=sys.stderr)
-        return 2
+        message, code = explain(err)
+        print(f"facegen: error: {message}", file=sys.stderr)
+        return code
     return 0
 
 

@@ -35,7 +35,14 @@ from facegen.config import Config, resolved_sampler, save_config
 from facegen.data import random_hflip
 from facegen.data.cache import ImageCache
 from facegen.models import count_parameters
-from facegen.training.checkpoint import load_best, load_checkpoint, mark_best, prune_checkpoints, save_checkpoint
+from facegen.training.checkpoint import (
+    claim_run_dir,
+    load_best,
+    load_checkpoint,
+    mark_best,
+    prune_checkpoints,
+    save_checkpoint,
+)
 from facegen.training.logging import RunLogger
 from facegen.utils.hardware import configure_cpu_threads, describe_cpu, resolve_precision
 from facegen.utils.images import grid, save_gif, save_png, trajectory_frames, trajectory_strip
@@ -99,7 +106,7 @@ def step_seed(seed: int, step: int, rank: int) -> int:
 
 
 class Trainer:
-    def __init__(self, cfg: Config, resume: str | None = None) -> None:
+    def __init__(self, cfg: Config, resume: str | None = None, overwrite: bool = False) -> None:
         self.cfg = cfg
         tc = cfg.train
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -118,6 +125,7 @@ class Trainer:
             torch.backends.cudnn.allow_tf32 = True
         self.run_dir = cfg.run_dir
         self.ckpt_root = self.run_dir / "checkpoints"
+        claim_run_dir(self.run_dir, resume, overwrite, writer=acc.is_main_process)  # before any work or write
         self.autoencoder = autoencoder_from_config(cfg, device=acc.device)
         with acc.main_process_first():  # rank 0 builds the caches; the others then open them
             self.data = self._open_data()
@@ -327,10 +335,12 @@ class Trainer:
                     self.evaluate()  # saves the checkpoint it scores
                 elif self.step % tc.ckpt_every == 0:
                     self.save()
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as err:
             acc.print(f"\ninterrupted at step {self.step}: saving a checkpoint before exiting")
             self.save()
-            raise
+            raise KeyboardInterrupt(
+                f"checkpoint of step {self.step} saved in {self.ckpt_root}; continue with --resume auto"
+            ) from err
         finally:
             bar.close()
         if self.step % tc.ckpt_every != 0:
@@ -391,5 +401,5 @@ class Trainer:
         return summary
 
 
-def train(cfg: Config, resume: str | None = None, stop_at: int | None = None) -> dict:
-    return Trainer(cfg, resume).train(stop_at)
+def train(cfg: Config, resume: str | None = None, stop_at: int | None = None, overwrite: bool = False) -> dict:
+    return Trainer(cfg, resume, overwrite).train(stop_at)

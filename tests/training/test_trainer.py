@@ -127,7 +127,7 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["sample", "--checkpoint", str(tmp_path)]) == 2
     assert "no checkpoint found" in capsys.readouterr().err
     assert main(["train", "train.lr=-1"]) == 2
-    assert "train.lr must be positive" in capsys.readouterr().err
+    assert "train.lr=-1.0: must be > 0" in capsys.readouterr().err
 
 
 def free_port() -> int:
