@@ -253,15 +253,15 @@ def _check_scoring(pipe, metrics: list[str], args: argparse.Namespace, celeba_ro
     from facegen.evaluation.inception import resolve_inception_weights
 
     kind = pipe.config.conditioning.type
+    if ATTR_CONSISTENCY in metrics and kind != "attributes":
+        raise ValueError(f"--metrics {ATTR_CONSISTENCY} needs an attribute-conditioned model; this one is {kind!r}")
+    if CLIP_SCORE in metrics and (kind != "text" or not args.clip_model):
+        raise ValueError(f"--metrics {CLIP_SCORE} needs a text-conditioned model and --clip-model (a CLIP folder)")
     spec = parse_reference(args.ref, pipe.config.data.image_size, celeba_root)
     if spec.dataset == "celeba" and not (Path(spec.root) / "list_attr_celeba.txt").is_file():
         raise FileNotFoundError(f"--ref {args.ref}: no CelebA at {spec.root} (set --celeba-root)")
     if kind != "none" and spec.dataset != "celeba":
         raise ValueError(f"--ref {args.ref}: a conditional model is scored against labelled faces (celeba:SPLIT)")
-    if ATTR_CONSISTENCY in metrics and kind != "attributes":
-        raise ValueError(f"--metrics {ATTR_CONSISTENCY} needs an attribute-conditioned model; this one is {kind!r}")
-    if CLIP_SCORE in metrics and (kind != "text" or not args.clip_model):
-        raise ValueError(f"--metrics {CLIP_SCORE} needs a text-conditioned model and --clip-model (a CLIP folder)")
     if {FID, KID} & set(metrics):
         resolve_inception_weights(args.inception_weights)
 

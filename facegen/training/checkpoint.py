@@ -170,8 +170,9 @@ def resolve_checkpoint(path: str | Path, prefer: tuple[str, ...] = ("best", "lat
                 return (root / name).resolve()
         if steps := step_dirs(root):  # a missing or dangling 'latest' link: take the newest complete folder
             complete = [s for s in steps if (s / META_FILE).is_file()]
-            if complete:
-                return complete[-1]
+            if not complete:
+                raise CheckpointError(f"no complete checkpoint in {root}: {steps[-1].name} and older lack {META_FILE}")
+            return complete[-1]
     raise FileNotFoundError(
         f"no checkpoint found at {path}: expected a folder with {MODEL_FILE}, or a run folder with "
         f"checkpoints/latest (train one with `facegen train`)"
