@@ -456,6 +456,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """As argparse, but ``key=value`` overrides may also follow options (``train --resume auto train.lr=1e-4``)."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and hasattr(args, "overrides") and all("=" in e and not e.startswith("-") for e in extra):
+        args.overrides += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def _one_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     line = lines[0] if lines else ""
@@ -484,7 +495,7 @@ def explain(err: BaseException) -> tuple[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        args = parse_args(argv)
         args.func(args)
     except (Exception, KeyboardInterrupt) as err:
         if os.environ.get("FACEGEN_DEBUG"):  # the full traceback, for bug reports
