@@ -374,7 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--batch-size", type=COUNT, default=64, help="faces generated at once")
     sample.add_argument("--gif", action="store_true", help="also write trajectory.gif (noise to face)")
     sample.add_argument("--no-ema", action="store_true", help="use the raw weights instead of the EMA")
-    sample.add_argument("--attributes", help='e.g. "Smiling=1,Eyeglasses=1" (1 present, 0 absent, others free)')
+    sample.add_argument(
+        "--attributes", metavar="ATTRIBUTES", help='e.g. "Smiling=1,Eyeglasses=1" (1 present, 0 absent, others free)'
+    )
     sample.add_argument(
         "--prompt", help='text-conditioned models: e.g. "a smiling woman with eyeglasses" ("" = unconditional)'
     )
@@ -386,12 +388,18 @@ def build_parser() -> argparse.ArgumentParser:
     edit = _generation_parser(sub, "edit", "change attributes of a real face", out="edit")
     edit.add_argument("--image", required=True, help="any face photo (cropped to a centred square)")
     edit.add_argument(
-        "--attributes", "--set", dest="attributes", required=True, help='attributes to change, e.g. "Smiling=1"'
+        "--attributes",
+        "--set",
+        dest="attributes",
+        metavar="ATTRIBUTES",
+        required=True,
+        help='attributes to change, e.g. "Smiling=1"',
     )
     edit.add_argument(
         "--source-attributes",
         "--source",
         dest="source_attributes",
+        metavar="ATTRIBUTES",
         help="the photo's own attributes, if known (default: the classifier's reading)",
     )
     edit.add_argument(
@@ -409,8 +417,10 @@ def build_parser() -> argparse.ArgumentParser:
     interp = _generation_parser(
         sub, "interpolate", "morph between two attribute sets and/or two seeds", "interpolation"
     )
-    interp.add_argument("--from-attributes", "--from", dest="start", help='start attributes, e.g. "Male=1,Smiling=0"')
-    interp.add_argument("--to-attributes", "--to", dest="end", help='end attributes, e.g. "Male=0,Smiling=1"')
+    for option, dest, example in (("--from", "start", "Male=1,Smiling=0"), ("--to", "end", "Male=0,Smiling=1")):
+        interp.add_argument(
+            f"{option}-attributes", option, dest=dest, metavar="ATTRIBUTES", help=f'{dest} attributes, e.g. "{example}"'
+        )
     interp.add_argument("--seeds", type=SEED, nargs=2, metavar=("A", "B"), help="slerp between these two noises")
     interp.add_argument("--seed", type=SEED, default=0, help="the noise for attribute interpolation")
     interp.add_argument("--frames", type=number(int, Bound(2)), default=8, help="frames from start to end")

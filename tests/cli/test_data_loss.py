@@ -104,7 +104,8 @@ def test_resume_on_another_model_names_the_differing_keys(train_args, tmp_path, 
     assert run_cli(capsys, train_args("train.max_steps=1")).code == 0
     result = run_cli(capsys, train_args("--resume", "auto", "model.depth=2", "model.hidden_size=64"))
     assert result.code == 2 and "Traceback" not in result.err
-    assert "model.depth: checkpoint 1, config 2" in result.error_lines[0] and "model.hidden_size" in result.error_lines[0]
+    line = result.error_lines[0]
+    assert "model.depth: checkpoint 1, config 2" in line and "model.hidden_size" in line
     assert len(result.err) < 1000
 
 

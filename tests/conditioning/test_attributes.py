@@ -31,6 +31,30 @@ def test_typos_list_the_valid_names():
         create_attribute_vector(Smiling=7)
 
 
+@pytest.mark.parametrize("text", ["Smiling=1,Smiling=0", "Smiling=1, smiling=1", "Male=0,Young=1,MALE=1"])
+def test_an_attribute_given_twice_is_refused(text):
+    with pytest.raises(ValueError, match="given twice"):
+        parse_attributes(text)
+
+
+def test_any_attribute_text_parses_or_is_a_value_error():
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+    pieces = st.sampled_from([*CELEBA_ATTRIBUTES[:6], "smiling", "Smilin", "=", ",", "1", "0", "-1", "yes", "", " "])
+
+    @hypothesis.settings(max_examples=300, deadline=None, derandomize=True)
+    @hypothesis.given(st.one_of(st.text(max_size=30), st.lists(pieces, max_size=12).map("".join)))
+    def check(text):
+        try:
+            pairs = parse_attributes(text)
+        except ValueError:
+            return
+        assert len({name.lower() for name in pairs}) == len(pairs)
+        assert int((create_attribute_vector(pairs) != 0).sum()) <= len(pairs)
+
+    check()
+
+
 def test_hiding_statistics():
     torch.manual_seed(0)
     attributes = torch.where(torch.rand(20_000, 40) < 0.5, 1.0, -1.0)
