@@ -119,7 +119,7 @@ def _image(path: str | None, option: str) -> str | None:
             raise ValueError(f"{option} {path}: no such file") from None
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
             reason = type(err).__name__ if "PIL" in str(err) or not str(err) else str(err)
-            raise ValueError(f"{option} {path}: not a readable image ({reason})") from None
+            raise ValueError(f"{option} {path} is not a readable image ({reason})") from None
     return path
 
 
