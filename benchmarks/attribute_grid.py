@@ -21,7 +21,9 @@ ATTRIBUTES = ("Smiling", "Eyeglasses", "Male", "Blond_Hair")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--checkpoint", help="a training run (default: --model)")
+    parser.add_argument("--model", help="a pretrained model name or folder (default: faces128)")
+    parser.add_argument("--attributes", nargs="+", default=list(ATTRIBUTES))
     parser.add_argument("--columns", type=int, default=8)
     parser.add_argument("--cfg-scale", type=float, default=3.0)
     parser.add_argument("--steps", type=int, default=25)
@@ -29,10 +31,10 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
 
-    pipe = FacePipeline.from_checkpoint(args.checkpoint)
+    pipe = FacePipeline.load(args.checkpoint, args.model)
     noise = pipe.noise(args.columns, args.seed)
     rows, report = [], {}
-    for name in ATTRIBUTES:
+    for name in args.attributes:
         pair = []
         for value in (0, 1):
             faces = pipe.generate(
@@ -47,7 +49,7 @@ def main() -> None:
             pair.append(faces)
         report[name] = attribute_rates(name, pair)
     save_png(grid(torch.cat(rows), nrow=args.columns), args.out)
-    report["rows"] = [f"{name}={value}" for name in ATTRIBUTES for value in (0, 1)]
+    report["rows"] = [f"{name}={value}" for name in args.attributes for value in (0, 1)]
     print(json.dumps(report, indent=2))
 
 

@@ -2,10 +2,13 @@
 
     python benchmarks/edit_locality.py --checkpoint runs/celeba32_attr_tiny \
         --checkpoint runs/celeba32_attr_semantic_tiny --num-faces 32 --strength 0.6 1.0 [--out edits.png]
+    python benchmarks/edit_locality.py --model faces128 --faces ffhq --num-faces 32   # the bundled model, FFHQ
 
-On shared CelebA test faces (aligned, so eyes and mouth sit at fixed places), each face is edited to flip one
-attribute (Smiling, Eyeglasses, Blond_Hair) with its true labels as source attributes. Every checkpoint is edited
-by inversion alone; one with a semantic encoder also with its code of the face ("semantic"). Per attribute:
+On shared CelebA test faces (aligned, so eyes and mouth sit at fixed places; their true labels are the source
+attributes) or FFHQ thumbnails (aligned differently; the shipped classifier's reading is the source), each face is
+edited to flip one attribute (default Smiling, Eyeglasses, Blond_Hair, Male, Young). Every model is edited by
+inversion alone; one with a semantic encoder also with its code of the face ("semantic"). Male and Young change the
+whole face, so they have no region: their kept PSNR is over the whole image. Per attribute:
 
 - recon_psnr: PSNR of the reconstruction (inversion + regeneration, same attributes) against the input;
 - ratio: mean change (edited vs reconstruction) inside the attribute's region over the change outside it;
@@ -31,13 +34,18 @@ REGIONS = {
     "Smiling": (0.64, 0.86, 0.28, 0.72),  # mouth
     "Eyeglasses": (0.40, 0.62, 0.18, 0.82),  # eye band
     "Blond_Hair": (0.0, 0.30, 0.0, 1.0),  # top of the head
+    "Male": None,  # global: the whole face changes
+    "Young": None,
 }
+FACE_SOURCES = {"celeba": "../shared/data/celeba", "ffhq": "../shared/data/ffhq-thumbnails-128"}
 
 
 def region_mask(name: str, size: int) -> torch.Tensor:
-    top, bottom, left, right = (round(f * size) for f in REGIONS[name])
+    """Pixels of the attribute's region (none for global attributes: everything counts as "outside")."""
     mask = torch.zeros(size, size, dtype=torch.bool)
-    mask[top:bottom, left:right] = True
+    if REGIONS[name] is not None:
+        top, bottom, left, right = (round(f * size) for f in REGIONS[name])
+        mask[top:bottom, left:right] = True
     return mask
 
 
@@ -56,14 +64,17 @@ def edit_scores(pipe: FacePipeline, faces, name: str, strength: float, args, use
     totals, examples = {}, []
     for i in range(len(faces)):
         item = faces[i]
-        target = -item["attributes"][index].item()  # flip the attribute the face has or lacks
+        labels = item.get("attributes")
+        if labels is None:  # unlabelled photos: the classifier's reading is the source
+            labels = predicted_attributes(item["image"][None])[0]
+        target = -labels[index].item()  # flip the attribute the face has or lacks
         result = pipe.edit(
             item["image"],
             create_attribute_vector({name: int(target > 0)}),
             strength=strength,
             steps=args.steps,
             cfg_scale=args.cfg_scale,
-            source_attributes=item["attributes"],
+            source_attributes=labels,
             use_semantic=use_semantic,
         )
         source, recon, edited = result["input"][0], result["reconstruction"][0], result["edited"][0]
@@ -71,7 +82,7 @@ def edit_scores(pipe: FacePipeline, faces, name: str, strength: float, args, use
         read_input, read_edit = predicted_attributes(torch.stack([source, edited]))
         scores = {
             "recon_psnr": psnr(recon, source),
-            "inside": change[mask].mean().item(),
+            "inside": change[mask].mean().item() if mask.any() else float("nan"),
             "outside": change[~mask].mean().item(),
             "kept_psnr": psnr(edited, source, ~mask),
             "success": float(read_edit[index].item() == target),
@@ -87,8 +98,10 @@ def edit_scores(pipe: FacePipeline, faces, name: str, strength: float, args, use
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--checkpoint", action="append", required=True, help="repeat to compare models")
-    parser.add_argument("--celeba-root", default="../shared/data/celeba")
+    parser.add_argument("--checkpoint", action="append", default=[], help="a training run; repeat to compare")
+    parser.add_argument("--model", action="append", default=[], help="a pretrained model name or folder")
+    parser.add_argument("--faces", choices=list(FACE_SOURCES), default="celeba")
+    parser.add_argument("--attributes", nargs="+", choices=list(REGIONS), default=list(REGIONS))
     parser.add_argument("--num-faces", type=int, default=32)
     parser.add_argument("--strength", type=float, nargs="+", default=[0.6])
     parser.add_argument("--cfg-scale", type=float, default=3.0)
@@ -97,15 +110,22 @@ def main() -> None:
     parser.add_argument("--out", help="also write a picture: per method, input / reconstruction / edit triples")
     args = parser.parse_args()
 
+    sources = [("checkpoint", c) for c in args.checkpoint] + [("model", m) for m in args.model]
+    if not sources:
+        parser.error("give at least one --checkpoint or --model")
     rows, tiles = [], []
-    for checkpoint in args.checkpoint:
-        pipe = FacePipeline.from_checkpoint(checkpoint)
+    for kind, checkpoint in sources:
+        pipe = FacePipeline.load(**{kind: checkpoint})
         size = pipe.config.data.image_size
-        faces = build_dataset("celeba", args.celeba_root, "test", image_size=size, max_images=args.num_faces)
+        root = FACE_SOURCES[args.faces]
+        if args.faces == "celeba":
+            faces = build_dataset("celeba", root, "test", image_size=size, max_images=args.num_faces)
+        else:
+            faces = build_dataset("folder", root, image_size=size, crop=None, max_images=args.num_faces)
         for use_semantic in [False, True] if pipe.semantic else [False]:
             method = "semantic" if use_semantic else "inversion"
             for strength in args.strength:
-                for name in REGIONS:
+                for name in args.attributes:
                     scores, examples = edit_scores(pipe, faces, name, strength, args, use_semantic)
                     rows.append({"checkpoint": checkpoint, "method": method, "strength": strength, "attribute": name})
                     rows[-1].update(scores)
@@ -114,10 +134,10 @@ def main() -> None:
                         tiles.extend(examples)
     protocol = {
         "faces": args.num_faces,
-        "split": "test",
+        "faces_from": args.faces,
         "cfg_scale": args.cfg_scale,
         "steps": args.steps,
-        "source_attributes": "CelebA labels",
+        "source_attributes": "CelebA labels" if args.faces == "celeba" else "classifier reading",
     }
     print(json.dumps({"protocol": protocol}))
     print("\n| model | method | strength | attribute | recon PSNR | ratio | kept PSNR | success | others kept |")

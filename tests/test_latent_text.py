@@ -72,11 +72,13 @@ def test_text_to_face_in_latent_space(celeba_root, shared_dir, tmp_path):
                 "model.depth": 1,
                 "conditioning.type": "text",
                 "sampler.cfg_scale": 3.0,
+                "train.sample_every": 2,  # sample logging with a text condition (it once read .attributes)
             },
         ),
     )
     train(cfg)
     run = tmp_path / "text"
+    assert (run / "samples" / "step_00000002.png").is_file()
     captions = (next(tmp_path.glob("*-taef2-minilm")) / "captions.txt").read_text().splitlines()
     assert len(captions) == 8 and all(("woman" in c) or ("man" in c) or ("person" in c) for c in captions)
     pipe = FacePipeline.from_checkpoint(run, device="cpu")

@@ -247,7 +247,7 @@ class Trainer:
         with self.accelerator.autocast():
             final, states = self.objective.sample(
                 self.ema.module.eval(),
-                self.sample_noise[: len(cond.attributes) if cond else None].to(device),
+                self.sample_noise[: min(len(self.sample_noise), len(self.data))].to(device),  # as many as cond rows
                 resolved_sampler(self.cfg),
                 self.cfg.sampler.steps,
                 cond=cond,

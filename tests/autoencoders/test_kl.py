@@ -33,6 +33,7 @@ def tiny_kl_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_encode_is_the_scaled_posterior_mean(tiny_kl_dir):
     kl = build_autoencoder("kl", tiny_kl_dir)
+    kl.precision = "fp32"  # exact comparison with the fp32 reference (the default autocasts on native-bf16 CPUs)
     assert (kl.latent_channels, kl.downsample, kl.scaling_factor, kl.shift_factor) == (4, 2, SCALE, SHIFT)
     images = torch.rand(3, 3, 32, 32) * 2 - 1
     latents = kl.encode(images)
@@ -62,3 +63,13 @@ def test_missing_weights_say_how_to_get_them(tmp_path):
         build_autoencoder("kl", "stabilityai/sd-vae-ft-mse")  # a hub id is not fetched at run time
     with pytest.raises(ValueError, match="huggingface-cli download"):
         build_autoencoder("kl")
+
+
+def test_autocast_rule_stays_close_to_fp32(tiny_kl_dir):
+    """The default precision (bf16 where the CPU has it natively) must not change what the latents say."""
+    kl = build_autoencoder("kl", tiny_kl_dir)
+    images = torch.rand(2, 3, 32, 32) * 2 - 1
+    fast = kl.encode(images)
+    kl.precision = "fp32"
+    exact = kl.encode(images)
+    assert (fast - exact).abs().max() < 0.05 * exact.abs().max()

@@ -96,8 +96,18 @@ def test_latents_of_faces_are_roughly_standard(reconstructions, size):
 
 
 def test_missing_weights_name_the_files_and_folder(tmp_path, monkeypatch):
-    with pytest.raises(FileNotFoundError, match=f"{ENCODER_FILE} and {DECODER_FILE} in {tmp_path}"):
+    with pytest.raises(FileNotFoundError, match=f"in {tmp_path}: expected {ENCODER_FILE} and {DECODER_FILE}"):
         build_autoencoder("taef2", tmp_path)
     monkeypatch.setenv("FACEGEN_TAEF2_DIR", str(tmp_path / "elsewhere"))
     with pytest.raises(FileNotFoundError, match="elsewhere"):
         build_autoencoder("taef2")
+
+
+def test_bundled_copy_is_found_first_and_equals_the_original(shared_dir, monkeypatch):
+    """The package ships TAEF2 as fp16 safetensors: with no path it is used, and it is the same network."""
+    monkeypatch.delenv("FACEGEN_TAEF2_DIR", raising=False)
+    bundled = build_autoencoder("taef2")
+    original = build_autoencoder("taef2", shared_dir / "weights" / "taef2")
+    assert bundled.source.endswith("facegen/assets/taef2")
+    for (name, a), (_, b) in zip(bundled.state_dict().items(), original.state_dict().items()):
+        assert torch.equal(a, b), name
