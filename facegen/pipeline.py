@@ -80,14 +80,28 @@ def load_face(image: str | Path | Image.Image | torch.Tensor, image_size: int) -
     if isinstance(image, torch.Tensor):
         return image.reshape(1, *image.shape[-3:]).float()
     if not isinstance(image, Image.Image):
+        path = image
         try:
-            image = Image.open(image)
+            image = Image.open(path)
             image.load()
         except (UnidentifiedImageError, OSError) as err:
-            raise ValueError(f"{image} is not a readable image ({err.__class__.__name__})") from None
+            raise ValueError(f"{path} is not a readable image ({err.__class__.__name__})") from None
     # An aligned CelebA photo (178x218) gets the official 178 crop; anything else its central square.
     crop = 178 if image.size == (178, 218) else None
     return to_model_range(preprocess(image, image_size, crop))[None]
+
+
+def _load_weights(net: nn.Module, weights: dict[str, torch.Tensor], source: Path) -> None:
+    """Strict load whose failure says which side disagrees, not a page of parameter names."""
+    try:
+        net.load_state_dict(weights)
+    except RuntimeError as err:
+        missing = len(set(net.state_dict()) - set(weights))
+        unexpected = len(set(weights) - set(net.state_dict()))
+        raise RuntimeError(
+            f"{source}: its config and its weights disagree ({missing} tensors missing, {unexpected} unexpected, "
+            f"{str(err).count('size mismatch')} of another shape); the folder was edited or mixed from two runs"
+        ) from None
 
 
 @dataclass
@@ -109,7 +123,7 @@ class FacePipeline:
         device = torch.device(device) if device is not None else default_device()
         autoencoder = autoencoder_from_config(ckpt.config, device=device)
         net = model_from_config(ckpt.config, autoencoder)
-        net.load_state_dict(ckpt.weights(ema=use_ema))
+        _load_weights(net, ckpt.weights(ema=use_ema), ckpt.path)
         net.to(device).eval().requires_grad_(False)
         return cls(net, objective_from_config(ckpt.config), ckpt.config, device, autoencoder, ckpt.path)
 
@@ -125,7 +139,7 @@ class FacePipeline:
         device = torch.device(device) if device is not None else default_device()
         autoencoder = autoencoder_from_config(config, device=device)
         net = model_from_config(config, autoencoder)
-        net.load_state_dict(weights)
+        _load_weights(net, weights, folder)
         net.to(device).eval().requires_grad_(False)
         return cls(net, objective_from_config(config), config, device, autoencoder, folder)
 
@@ -141,6 +155,14 @@ class FacePipeline:
         from facegen.pretrained import DEFAULT_MODEL
 
         return cls.from_pretrained(model or DEFAULT_MODEL, device=device)
+
+    def _steps(self, steps: int | None) -> int:
+        """The sampler steps asked for (None: the model's default); zero or fewer is an error, not the default."""
+        if steps is None:
+            return self.config.sampler.steps
+        if steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
+        return steps
 
     @property
     def text_encoder(self) -> nn.Module:
@@ -245,7 +267,7 @@ class FacePipeline:
             cond.semantic = code.expand(len(noise), -1)
         options = dict(
             sampler=resolved_sampler(self.config, sampler),
-            steps=steps or self.config.sampler.steps,
+            steps=self._steps(steps),
             guidance=self.config.sampler.cfg_scale if cfg_scale is None else cfg_scale,
             return_trajectory=return_trajectory,
         )
@@ -305,7 +327,7 @@ class FacePipeline:
             encoder = self.net.cond_embedder.encoder
             steered = encoder.steer(code.to(self.device), changed.to(self.device), semantic_margin)
             source_cond.semantic, target_cond.semantic = code, steered.cpu()
-        steps = steps or self.config.sampler.steps
+        steps = self._steps(steps)
         scale = self.config.sampler.cfg_scale if cfg_scale is None else cfg_scale
         sampler = resolved_sampler(self.config, None if self.config.objective.name == "ddpm" else "heun")
 

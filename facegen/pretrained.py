@@ -22,7 +22,7 @@ import yaml
 from safetensors.torch import load_file, save_file
 
 from facegen.config import Config, config_from_dict, save_config
-from facegen.utils.io import atomic_write_json
+from facegen.utils.io import atomic_write_json, default_permissions
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 MAX_SHARD_BYTES = 15 * 2**20  # under the 16 MiB per file the package allows
@@ -98,6 +98,7 @@ def export_model(checkpoint: str | Path, out: str | Path, card: str | Path | Non
     for index, shard in enumerate(shards, 1):
         name = f"model-{index:05d}-of-{len(shards):05d}.safetensors"
         save_file(shard, str(tmp / name))
+        default_permissions(tmp / name)  # safetensors writes 0600; a model folder is for sharing
         listed.append({"file": name, "sha256": _sha256(tmp / name), "tensors": len(shard)})
     cfg = ckpt.config
     cfg.autoencoder.path = None  # the bundled (or installed) copy of the autoencoder, not the trainer's folder

@@ -317,7 +317,9 @@ class Trainer:
                     mean_loss = acc.reduce(window_loss, "mean").item() / window_count
                     if not math.isfinite(mean_loss):
                         raise FloatingPointError(
-                            f"loss is {mean_loss} at step {self.step}; see {self.ckpt_root}/latest"
+                            f"loss is {mean_loss} at step {self.step}: lower train.lr or raise train.warmup_steps; "
+                            + (f"the last good checkpoint is {self.ckpt_root}/latest" if (self.ckpt_root / "latest").exists()
+                               else "no checkpoint was saved before it")
                         )
                     elapsed = time.perf_counter() - window_start
                     rate = window_count * tc.batch_size / elapsed
