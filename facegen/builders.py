@@ -30,6 +30,7 @@ def embedder_from_config(cfg: Config, in_channels: int, image_size: int) -> nn.M
     if cc.type == "none":
         return None
     dim = cc.dim or 256
+    with_tokens = cfg.model.name != "dit"  # the DiT takes only the pooled vector; token layers would get no grads
     if cfg.model.name == "dit":  # the DiT adds the pooled vector to its timestep embedding: same width
         from facegen.models.dit import DIT_PRESETS
 
@@ -43,14 +44,19 @@ def embedder_from_config(cfg: Config, in_channels: int, image_size: int) -> nn.M
 
             encoder = SemanticEncoder(in_channels, image_size, cc.semantic_dim)
             embedder = SemanticEmbedder(
-                embedder, encoder, cc.semantic_dropout, cc.semantic_kl_weight, cc.semantic_attribute_weight
+                embedder,
+                encoder,
+                cc.semantic_dropout,
+                cc.semantic_kl_weight,
+                cc.semantic_attribute_weight,
+                with_tokens=with_tokens,
             )
         return embedder
     from facegen.conditioning.text import TextEmbedder
 
     if cc.text_dim is None:
         raise ValueError("conditioning.text_dim is unknown: it is set from the text encoder when training starts")
-    return TextEmbedder(dim, cc.text_dim)
+    return TextEmbedder(dim, cc.text_dim, with_tokens=with_tokens)
 
 
 def model_from_config(cfg: Config, autoencoder=None) -> nn.Module:

@@ -73,12 +73,15 @@ class SemanticEmbedder(nn.Module):
         dropout: float = 0.5,
         kl_weight: float = 1e-4,
         attribute_weight: float = 0.1,
+        with_tokens: bool = True,
     ) -> None:
+        """``with_tokens=False`` for vector-only backbones (the DiT): the code's token projection is not built, so
+        no parameter goes without a gradient (DDP refuses those)."""
         super().__init__()
         self.base, self.encoder, self.dim = base, encoder, base.dim
         self.dropout, self.kl_weight, self.attribute_weight = dropout, kl_weight, attribute_weight
         self.to_vector = nn.Sequential(nn.Linear(encoder.dim, self.dim), nn.SiLU(), nn.Linear(self.dim, self.dim))
-        self.to_token = nn.Linear(encoder.dim, self.dim)
+        self.to_token = nn.Linear(encoder.dim, self.dim) if with_tokens else None
         self._posterior: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 
     def code(self, cond: Condition) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -99,18 +102,25 @@ class SemanticEmbedder(nn.Module):
         return code, present & keep
 
     def vector(self, cond: Condition) -> torch.Tensor:
-        return self.embed(cond)[2]
+        vector = self.base.embed(cond)[2]
+        resolved = self.code(cond)
+        return vector if resolved is None else self._add_code(vector, *resolved)
 
     forward = vector
 
+    def _add_code(self, vector: torch.Tensor, code: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
+        dtype = vector.dtype
+        return vector + self.to_vector(code.to(dtype)) * present[:, None].to(dtype)
+
     def embed(self, cond: Condition) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        if self.to_token is None:
+            raise RuntimeError("this SemanticEmbedder was built with_tokens=False (for a vector-only backbone)")
         tokens, mask, vector = self.base.embed(cond)
         resolved = self.code(cond)
         if resolved is None:
             return tokens, mask, vector
         code, present = resolved
-        dtype = vector.dtype
-        vector = vector + self.to_vector(code.to(dtype)) * present[:, None].to(dtype)
+        vector = self._add_code(vector, code, present)
         token = self.to_token(code.to(tokens.dtype))[:, None]
         return torch.cat([tokens, token], dim=1), torch.cat([mask, present[:, None]], dim=1), vector
 

@@ -15,14 +15,19 @@ class TextEmbedder(nn.Module):
     all tokens masked) still leaves cross-attention one key to attend to instead of a softmax over nothing.
     """
 
-    def __init__(self, dim: int, text_dim: int) -> None:
+    def __init__(self, dim: int, text_dim: int, with_tokens: bool = True) -> None:
+        """``with_tokens=False`` for backbones that take only the pooled vector (the DiT): no token projection is
+        built, so every parameter gets a gradient (DDP refuses parameters that never do)."""
         super().__init__()
         self.dim = dim
-        self.proj = nn.Linear(text_dim, dim)
-        self.null = nn.Parameter(torch.randn(1, 1, dim) * 0.02)
+        if with_tokens:
+            self.proj = nn.Linear(text_dim, dim)
+            self.null = nn.Parameter(torch.randn(1, 1, dim) * 0.02)
         self.pool = nn.Sequential(nn.Linear(text_dim, dim), nn.SiLU(), nn.Linear(dim, dim))
 
     def tokens(self, cond: Condition) -> tuple[torch.Tensor, torch.Tensor]:
+        if not hasattr(self, "proj"):
+            raise RuntimeError("this TextEmbedder was built with_tokens=False (for a vector-only backbone)")
         tokens = self.proj(cond.text_tokens)
         batch = tokens.shape[0]
         tokens = torch.cat([self.null.expand(batch, -1, -1).to(tokens.dtype), tokens], dim=1)

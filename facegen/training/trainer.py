@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from accelerate import Accelerator
-from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
 from facegen.autoencoders import latent_shape
@@ -35,6 +34,7 @@ from facegen.config import Config, resolved_sampler, save_config
 from facegen.data import random_hflip
 from facegen.data.cache import ImageCache
 from facegen.models import count_parameters
+from facegen.training.ema import EMA
 from facegen.training.checkpoint import (
     claim_run_dir,
     load_best,
@@ -85,22 +85,6 @@ class BatchOrder:
         return np.sort(self._perm[start : start + self.local])  # sorted reads are kinder to a memory map
 
 
-def ema_with_warmup(decay: float):
-    """EMA whose decay ramps up as min(decay, (1 + n) / (10 + n)) over the first updates.
-
-    Why: with adaLN-Zero the output is a product of zero-initialised gates, so an average that still holds much
-    of the initial weights predicts almost nothing; early on the EMA must forget the start quickly.
-    """
-
-    def update(ema_params: list[torch.Tensor], params: list[torch.Tensor], num_averaged: torch.Tensor) -> None:
-        n = int(num_averaged)
-        weight = 1.0 - min(decay, (1 + n) / (10 + n))
-        for ema, current in zip(ema_params, params):
-            ema.lerp_(current, weight)
-
-    return update
-
-
 def step_seed(seed: int, step: int, rank: int) -> int:
     return int(np.random.SeedSequence([seed, step, rank]).generate_state(1)[0])
 
@@ -138,8 +122,7 @@ class Trainer:
 
         torch.manual_seed(cfg.seed)  # identical initial weights on every rank
         model = model_from_config(cfg, self.autoencoder)
-        self.ema = AveragedModel(model, multi_avg_fn=ema_with_warmup(tc.ema_decay), use_buffers=True)
-        self.ema.requires_grad_(False)
+        self.ema = EMA(model, tc.ema_decay)
         optimizer = torch.optim.AdamW(
             model.parameters(), lr=tc.lr, betas=(tc.beta1, tc.beta2), weight_decay=tc.weight_decay
         )
@@ -208,7 +191,7 @@ class Trainer:
         state = ckpt.training_state()
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        self.ema.n_averaged.copy_(state["ema_n_averaged"])
+        self.ema.num_updates = int(state["ema_n_averaged"])
         torch.set_rng_state(state["rng_cpu"])
         self.step = int(state["step"])
         self.accelerator.print(f"resumed from {ckpt.path} at step {self.step}")
@@ -218,7 +201,7 @@ class Trainer:
             "step": self.step,
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
-            "ema_n_averaged": self.ema.n_averaged.detach().cpu(),
+            "ema_n_averaged": torch.tensor(self.ema.num_updates),  # the key older checkpoints use
             "rng_cpu": torch.get_rng_state(),
         }
 
@@ -379,7 +362,7 @@ class Trainer:
             acc.clip_grad_norm_(self.model.parameters(), self.cfg.train.grad_clip)
         self.optimizer.step()
         self.scheduler.step()
-        self.ema.update_parameters(self.unwrapped)
+        self.ema.update(self.unwrapped)
         return loss
 
     def _finish(self, seconds: float, steps: int) -> dict:

@@ -161,13 +161,20 @@ def test_two_process_ddp_keeps_ranks_in_sync(celeba_root, cache_dir, tmp_path):
     assert summary["num_processes"] == 2 and summary["ranks_in_sync"] and summary["step"] == 3
 
 
-def test_ema_warms_up_then_holds_its_decay():
-    from facegen.training.trainer import ema_with_warmup
+def test_ema_copies_first_then_warms_up_then_holds_its_decay():
+    from facegen.training.ema import EMA, ema_weight
 
-    update = ema_with_warmup(0.99)
-    ema, current = [torch.zeros(1)], [torch.ones(1)]
-    update(ema, current, torch.tensor(1))
-    assert ema[0].item() == pytest.approx(1 - 2 / 11)  # decay (1 + 1) / (10 + 1)
-    ema[0].zero_()
-    update(ema, current, torch.tensor(10_000))
-    assert ema[0].item() == pytest.approx(0.01)  # capped at the configured decay
+    assert ema_weight(0.99, 0) == 1.0
+    assert ema_weight(0.99, 1) == pytest.approx(1 - 2 / 11)  # decay (1 + 1) / (10 + 1)
+    assert ema_weight(0.99, 10_000) == pytest.approx(0.01)  # capped at the configured decay
+    model = torch.nn.Linear(2, 1)
+    ema = EMA(model, 0.99)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    ema.update(model)
+    assert torch.equal(ema.module.weight, model.weight) and ema.num_updates == 1
+    with torch.no_grad():
+        model.weight.fill_(3.0)
+    ema.update(model)
+    assert torch.allclose(ema.module.weight, torch.full_like(model.weight, 1 + 2 * (1 - 2 / 11)))
+    assert not ema.module.weight.requires_grad
