@@ -14,7 +14,9 @@ whole face, so they have no region: their kept PSNR is over the whole image. Per
 - ratio: mean change (edited vs reconstruction) inside the attribute's region over the change outside it;
 - kept_psnr: PSNR of the edit against the input outside the region: how much of the rest of the face survives;
 - success: fraction of edits the shipped attribute classifier reads with the target value;
-- others_kept: fraction of the other 39 attributes whose classifier reading the edit leaves unchanged.
+- others_kept: fraction of the other 39 attributes whose classifier reading the edit leaves unchanged;
+- identity_distance / identity_kept (with the faces extra): dlib face-descriptor distance input -> edit, and the
+  fraction of edits still under dlib's same-person threshold 0.6.
 """
 
 from __future__ import annotations
@@ -56,7 +58,17 @@ def psnr(a: torch.Tensor, b: torch.Tensor, where: torch.Tensor | None = None) ->
     return (10 * torch.log10(4 / mse.clamp_min(1e-12))).item()
 
 
-def edit_scores(pipe: FacePipeline, faces, name: str, strength: float, args, use_semantic: bool):
+def identity_meter():
+    """dlib's face descriptor when the faces extra is installed, else None (the columns are left out)."""
+    try:
+        from facegen.evaluation.identity import FaceIdentity
+
+        return FaceIdentity()
+    except ImportError:
+        return None
+
+
+def edit_scores(pipe: FacePipeline, faces, name: str, strength: float, args, use_semantic: bool, identity=None):
     """Mean scores over the faces for one attribute, plus the first faces' results for the picture."""
     index = CELEBA_ATTRIBUTES.index(name)
     mask = region_mask(name, pipe.config.data.image_size)
@@ -88,6 +100,8 @@ def edit_scores(pipe: FacePipeline, faces, name: str, strength: float, args, use
             "success": float(read_edit[index].item() == target),
             "others_kept": (read_edit[others] == read_input[others]).float().mean().item(),
         }
+        if identity is not None:
+            scores.update(identity.compare(source[None], edited[None]))
         for key, value in scores.items():
             totals[key] = totals.get(key, 0.0) + value / len(faces)
         if i < args.picture_faces:
@@ -114,6 +128,7 @@ def main() -> None:
     if not sources:
         parser.error("give at least one --checkpoint or --model")
     rows, tiles = [], []
+    identity = identity_meter()
     for kind, checkpoint in sources:
         pipe = FacePipeline.load(**{kind: checkpoint})
         size = pipe.config.data.image_size
@@ -126,7 +141,7 @@ def main() -> None:
             method = "semantic" if use_semantic else "inversion"
             for strength in args.strength:
                 for name in args.attributes:
-                    scores, examples = edit_scores(pipe, faces, name, strength, args, use_semantic)
+                    scores, examples = edit_scores(pipe, faces, name, strength, args, use_semantic, identity)
                     rows.append({"checkpoint": checkpoint, "method": method, "strength": strength, "attribute": name})
                     rows[-1].update(scores)
                     print(json.dumps(rows[-1]), flush=True)
@@ -140,12 +155,14 @@ def main() -> None:
         "source_attributes": "CelebA labels" if args.faces == "celeba" else "classifier reading",
     }
     print(json.dumps({"protocol": protocol}))
-    print("\n| model | method | strength | attribute | recon PSNR | ratio | kept PSNR | success | others kept |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n| model | method | strength | attribute | recon PSNR | ratio | kept PSNR | success | others kept | "
+          "identity distance | identity kept |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r['checkpoint']} | {r['method']} | {r['strength']} | {r['attribute']} | {r['recon_psnr']:.2f} | "
-            f"{r['ratio']:.2f} | {r['kept_psnr']:.2f} | {r['success']:.2f} | {r['others_kept']:.3f} |"
+            f"{r['ratio']:.2f} | {r['kept_psnr']:.2f} | {r['success']:.2f} | {r['others_kept']:.3f} | "
+            f"{r.get('identity_distance', '-')} | {r.get('identity_kept', '-')} |"
         )
     if args.out:
         save_png(grid(torch.cat(tiles), nrow=3 * args.picture_faces), args.out)

