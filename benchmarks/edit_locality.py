@@ -155,8 +155,10 @@ def main() -> None:
         "source_attributes": "CelebA labels" if args.faces == "celeba" else "classifier reading",
     }
     print(json.dumps({"protocol": protocol}))
-    print("\n| model | method | strength | attribute | recon PSNR | ratio | kept PSNR | success | others kept | "
-          "identity distance | identity kept |")
+    print(
+        "\n| model | method | strength | attribute | recon PSNR | ratio | kept PSNR | success | others kept | "
+        "identity distance | identity kept |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(

@@ -51,8 +51,9 @@ def score_candidate(name: str, num_samples: int, nfe: int) -> dict:
 
     pipe = FacePipeline.from_checkpoint(f"runs/recipes/{name}")
     pipe.config.sampler.name = "euler" if pipe.config.objective.name == "rectified_flow" else "ddim"
-    report = score(pipe, ["fd_attr", "kid_attr"], num_samples, "celeba:test", CELEBA, steps=nfe, cfg_scale=1.0,
-                   progress=False)
+    report = score(
+        pipe, ["fd_attr", "kid_attr"], num_samples, "celeba:test", CELEBA, steps=nfe, cfg_scale=1.0, progress=False
+    )
     return {k: report["metrics"][k] for k in ("fd_attr", "kid_attr")}
 
 
@@ -71,7 +72,8 @@ def diffusers_unet():
 
 
 def train_diffusers(minutes: float, out: Path, batch_size: int = 64, save_every: int = 250) -> dict:
-    """The plain diffusers loop on the cached latents: noise, eps-MSE, AdamW, constant LR after 100 warmup steps (500 in the example: the budgets here are short)."""
+    """The plain diffusers loop on the cached latents: noise, eps-MSE, AdamW, constant LR after 100 warmup steps
+    (500 in the example: the budgets here are short)."""
     from diffusers import DDPMScheduler
     from diffusers.optimization import get_scheduler
     from safetensors.torch import save_file
@@ -161,8 +163,14 @@ def main() -> None:
     from facegen.utils.hardware import describe_cpu
 
     for name in args.candidates:
-        record = {"candidate": name, "overrides": CANDIDATES.get(name), "minutes": args.minutes, "cpu": describe_cpu(),
-                  "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d")}
+        record = {
+            "candidate": name,
+            "overrides": CANDIDATES.get(name),
+            "minutes": args.minutes,
+            "cpu": describe_cpu(),
+            "threads": torch.get_num_threads(),
+            "date": time.strftime("%Y-%m-%d"),
+        }
         start = time.perf_counter()
         if name == "diffusers":
             folder = Path("runs/recipes/diffusers")

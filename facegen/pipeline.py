@@ -19,12 +19,12 @@ import torch.nn as nn
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from facegen.utils.hardware import autocast_dtype, resolve_precision
 from facegen.builders import autoencoder_from_config, model_from_config, objective_from_config, text_encoder_from_config
 from facegen.conditioning import Condition
 from facegen.conditioning.attributes import create_attribute_vector, parse_attributes
 from facegen.config import Config, resolved_sampler
 from facegen.training.checkpoint import load_checkpoint
+from facegen.utils.hardware import autocast_dtype, resolve_precision
 from facegen.utils.images import grid, save_gif, save_png, trajectory_frames
 
 AttributeSpec = Mapping[str, object] | str | torch.Tensor | None
@@ -128,9 +128,7 @@ class FacePipeline:
         return cls(net, objective_from_config(ckpt.config), ckpt.config, device, autoencoder, ckpt.path)
 
     @classmethod
-    def from_pretrained(
-        cls, name: str | Path = "faces128", device: str | torch.device | None = None
-    ) -> "FacePipeline":
+    def from_pretrained(cls, name: str | Path = "faces128", device: str | torch.device | None = None) -> "FacePipeline":
         """A bundled model by name (``facegen models`` lists them) or an exported model folder; works offline."""
         from facegen.pretrained import load_model_folder, resolve_model_folder
 

@@ -8,8 +8,14 @@ from facegen.conditioning import Condition
 from facegen.config import load_config
 
 BACKBONES = {
-    "dit": ["model.name=dit", "model.size=tiny", "model.patch_size=4", "model.depth=1", "model.hidden_size=32",
-            "model.num_heads=2"],
+    "dit": [
+        "model.name=dit",
+        "model.size=tiny",
+        "model.patch_size=4",
+        "model.depth=1",
+        "model.hidden_size=32",
+        "model.num_heads=2",
+    ],
     "unet": ["model.name=unet", "model.size=tiny", "conditioning.dim=32"],
 }
 CONDITIONS = {

@@ -11,32 +11,14 @@ from facegen.config import load_config
 from facegen.pipeline import FacePipeline
 from facegen.pretrained import export_model, load_model_folder, resolve_model_folder
 from facegen.training.trainer import train
+from tests.training.test_trainer import tiny_overrides
 
 
 @pytest.fixture(scope="module")
 def tiny_run(celeba_root, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
-    overrides = {
-        "exp_name": "tiny",
-        "output_dir": out,
-        "data.root": celeba_root,
-        "data.cache_dir": out / "cache",
-        "data.max_images": 32,
-        "data.image_size": 16,
-        "data.num_workers": 0,
-        "model.size": "tiny",
-        "model.patch_size": 4,
-        "model.depth": 2,
-        "model.hidden_size": 64,
-        "model.num_heads": 2,
-        "conditioning.type": "attributes",
-        "train.batch_size": 8,
-        "train.max_steps": 4,
-        "train.sample_every": 0,
-        "train.mixed_precision": "fp32",
-        "sampler.steps": 2,
-    }
-    train(load_config(None, [f"{k}={v}" for k, v in overrides.items()]))
+    overrides = {"data.max_images": 32, "conditioning.type": "attributes", "train.max_steps": 4, "sampler.steps": 2}
+    train(load_config(None, tiny_overrides(celeba_root, out, out / "cache", **overrides)))
     return out / "tiny"
 
 

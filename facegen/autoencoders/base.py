@@ -66,7 +66,9 @@ class Autoencoder(nn.Module):
         """Chunks through ``fn`` in channels-last layout (measured 1.5x faster for these convolutional nets on CPU)
         under autocast where the device has native bf16 (another 2.2x on an AVX-512 BF16 CPU)."""
         param = next(self.parameters())
-        dtype = autocast_dtype(resolve_precision(self.precision, param.device)) if param.dtype == torch.float32 else None
+        dtype = (
+            autocast_dtype(resolve_precision(self.precision, param.device)) if param.dtype == torch.float32 else None
+        )
         chunks = []
         with torch.no_grad(), torch.autocast(param.device.type, dtype=dtype, enabled=dtype is not None):
             for chunk in x.split(self.batch_size):

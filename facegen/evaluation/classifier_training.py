@@ -1,6 +1,6 @@
 """Train the CelebA attribute classifier on the train split within a wall-clock budget, and measure it on test.
 
-    report = train_attribute_classifier("../shared/data/celeba")   # ~15 min on 2 CPU cores
+report = train_attribute_classifier("../shared/data/celeba")   # ~15 min on 2 CPU cores
 """
 
 from __future__ import annotations

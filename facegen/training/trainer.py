@@ -34,7 +34,6 @@ from facegen.config import Config, resolved_sampler, save_config
 from facegen.data import random_hflip
 from facegen.data.cache import ImageCache
 from facegen.models import count_parameters
-from facegen.training.ema import EMA
 from facegen.training.checkpoint import (
     claim_run_dir,
     load_best,
@@ -43,6 +42,7 @@ from facegen.training.checkpoint import (
     prune_checkpoints,
     save_checkpoint,
 )
+from facegen.training.ema import EMA
 from facegen.training.logging import RunLogger
 from facegen.utils.hardware import configure_cpu_threads, describe_cpu, resolve_precision
 from facegen.utils.images import grid, save_gif, save_png, trajectory_frames, trajectory_strip
@@ -301,8 +301,11 @@ class Trainer:
                     if not math.isfinite(mean_loss):
                         raise FloatingPointError(
                             f"loss is {mean_loss} at step {self.step}: lower train.lr or raise train.warmup_steps; "
-                            + (f"the last good checkpoint is {self.ckpt_root}/latest" if (self.ckpt_root / "latest").exists()
-                               else "no checkpoint was saved before it")
+                            + (
+                                f"the last good checkpoint is {self.ckpt_root}/latest"
+                                if (self.ckpt_root / "latest").exists()
+                                else "no checkpoint was saved before it"
+                            )
                         )
                     elapsed = time.perf_counter() - window_start
                     rate = window_count * tc.batch_size / elapsed

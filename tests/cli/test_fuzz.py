@@ -158,10 +158,15 @@ def _leaf_keys(cls: type = Config, prefix: str = "") -> list[tuple[str, typing.A
 
 def bad_values(key: str, hint: typing.Any) -> list[str]:
     """Values that must be refused for ``key``: wrong types, non-finite numbers, each side of its bound."""
-    options = [a for a in typing.get_args(hint) if a is not type(None)] if typing.get_origin(hint) in (
-        typing.Union,
-        __import__("types").UnionType,
-    ) else [hint]
+    options = (
+        [a for a in typing.get_args(hint) if a is not type(None)]
+        if typing.get_origin(hint)
+        in (
+            typing.Union,
+            __import__("types").UnionType,
+        )
+        else [hint]
+    )
     base = options[0]
     if typing.get_origin(base) is typing.Literal:
         return ["bogus_choice", "[1]"]
