@@ -39,7 +39,7 @@ class EMA:
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
         weight = ema_weight(self.decay, self.num_updates)
-        averaged = [p for p in self.module.parameters()]
+        averaged = list(self.module.parameters())
         current = [p.detach() for p in model.parameters()]
         if weight == 1.0:
             torch._foreach_copy_(averaged, current)
