@@ -21,6 +21,7 @@ from pathlib import Path
 
 import facegen
 from facegen.config import Bound
+from facegen.objective_names import ALL_SAMPLERS
 
 # Exit codes, one per class of failure (docs/ROBUSTNESS.md).
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_REFUSED, EXIT_FILE_SYSTEM, EXIT_INTERRUPTED = 1, 2, 3, 4, 130
@@ -329,6 +330,21 @@ def cmd_export(args: argparse.Namespace) -> None:
     print(f"exported {args.checkpoint} to {folder} (load it with --model {folder})")
 
 
+def cmd_serve(args: argparse.Namespace) -> None:
+    import importlib.util
+
+    missing = [m for m in ("gradio", "fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ValueError(f"serve needs {', '.join(missing)}: pip install 'facegen[app]'")
+    from facegen.app.server import check_host, check_port, serve
+
+    check_host(args.host, args.allow_remote)  # before the model loads
+    check_port(args.host, args.port)
+    if args.checkpoint is not None and args.model is not None:
+        raise ValueError("give either --checkpoint (a training run) or --model (a pretrained model), not both")
+    serve(args.checkpoint, args.model, args.host, args.port, args.allow_remote, _device(args.device))
+
+
 def cmd_data_prepare(args: argparse.Namespace) -> None:
     from facegen.builders import cache_from_config
 
@@ -368,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample = _generation_parser(sub, "sample", "generate faces from a checkpoint", out="samples")
     sample.add_argument("--num-samples", type=COUNT, default=16, help="how many faces")
     sample.add_argument(
-        "--sampler", choices=["euler", "heun", "dopri5", "ddpm", "ddim", "dpm++"], help="default: the run's"
+        "--sampler", choices=ALL_SAMPLERS, help="default: the run's"
     )
     sample.add_argument("--seed", type=SEED, default=0, help="noise seed: the same seed gives the same faces")
     sample.add_argument("--batch-size", type=COUNT, default=64, help="faces generated at once")
@@ -452,6 +468,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--card", help="a Markdown model card to put beside the weights")
     export.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     export.set_defaults(func=cmd_export)
+
+    serve = _subparser(sub, "serve", "the web app and HTTP API on this machine (the app extra)")
+    serve.add_argument("--checkpoint", help="a training run or checkpoint folder (default: --model)")
+    serve.add_argument("--model", help="a pretrained model name or exported folder; default: faces128, bundled")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    serve.add_argument("--port", type=number(int, Bound(1, 65535)), default=7860, help="TCP port")
+    serve.add_argument("--allow-remote", action="store_true", help="allow a --host other machines can reach")
+    serve.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    serve.set_defaults(func=cmd_serve)
 
     data = _subparser(sub, "data", "datasets and caches").add_subparsers(
         dest="data_command", required=True, metavar="COMMAND"

@@ -1,0 +1,129 @@
+"""The HTTP API: JSON (or a form with a photo) in, PNG / GIF or base64 JSON out, one clear line on any error.
+
+A small FastAPI app rather than gradio's own API: gradio's endpoints are a two-request queue protocol (submit,
+then read an event stream) that ``curl`` users must learn, while these are one request each, with plain status
+codes (400 bad input, 413 too large, 503 busy) that scripts can act on. Both call the same :class:`FaceService`.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, Literal
+
+from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from facegen.app.service import BadRequest, Busy, FaceService, TooLarge, encode_gif, encode_png, grid_image
+
+FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the small fields beside the photo
+
+
+class GenerateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    attributes: dict[str, Any] | str | None = Field(None, examples=[{"Smiling": 1, "Eyeglasses": 1}])
+    num_faces: int = 4
+    seed: int = 0
+    steps: int | None = None
+    sampler: str | None = None
+    cfg_scale: float | None = None
+    prompt: str | None = None
+    format: Literal["json", "png"] = "json"
+
+
+class InterpolateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    from_attributes: dict[str, Any] | str | None = None
+    to_attributes: dict[str, Any] | str | None = None
+    seeds: list[int] | None = None
+    num_frames: int = 8
+    seed: int = 0
+    steps: int | None = None
+    cfg_scale: float | None = None
+    format: Literal["json", "gif"] = "json"
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _b64(image) -> str:
+    return base64.b64encode(encode_png(image)).decode()
+
+
+def _validation_message(err: RequestValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(part) for part in first.get("loc", ()) if part not in ("body", "query"))
+    return f"{where or 'request'}: {first.get('msg', 'invalid')}"
+
+
+def build_api(service: FaceService) -> FastAPI:
+    api = FastAPI(title="facegen", docs_url="/api/docs", openapi_url="/api/openapi.json")
+
+    @api.exception_handler(BadRequest)
+    async def _bad(_: Request, err: BadRequest):
+        return _error(413 if isinstance(err, TooLarge) else 400, str(err))
+
+    @api.middleware("http")
+    async def _refuse_large_bodies(request: Request, call_next):  # before the body is read at all
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > service.limits.max_upload_bytes + FORM_OVERHEAD:
+            return _error(413, f"request body of {int(declared) / 2**20:.1f} MiB is over the upload limit")
+        return await call_next(request)
+
+    @api.exception_handler(Busy)
+    async def _busy(_: Request, err: Busy):
+        return _error(503, str(err))
+
+    @api.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, err: RequestValidationError):
+        return _error(400, _validation_message(err))
+
+    @api.exception_handler(Exception)
+    async def _failed(_: Request, err: Exception):  # the message, never a traceback page
+        return _error(500, f"the model failed on this request: {type(err).__name__}: {err}"[:600])
+
+    @api.get("/api/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @api.get("/api/model")
+    def model() -> dict[str, Any]:
+        return service.info()
+
+    @api.post("/api/generate")
+    def generate(body: GenerateBody):
+        images = service.generate(
+            body.attributes, body.num_faces, body.seed, body.steps, body.sampler, body.cfg_scale, body.prompt
+        )
+        if body.format == "png":
+            return Response(encode_png(grid_image(images)), media_type="image/png")
+        return {"seed": body.seed, "images": [_b64(image) for image in images]}
+
+    @api.post("/api/edit")
+    async def edit(
+        image: UploadFile = File(...),
+        changes: str = Form(..., examples=["Smiling=1"]),
+        strength: float = Form(0.6),
+        steps: int | None = Form(None),
+        cfg_scale: float | None = Form(None),
+        format: Literal["json", "png"] = Form("json"),
+    ):
+        data = await image.read(service.limits.max_upload_bytes + 1)  # never more than the limit in memory
+        photo = service.read_image(data, image.filename or "image")
+        result = service.edit(photo, changes, strength, steps, cfg_scale)
+        if format == "png":
+            return Response(encode_png(result["edited"]), media_type="image/png")
+        return {name: _b64(picture) for name, picture in result.items()}
+
+    @api.post("/api/interpolate")
+    def interpolate(body: InterpolateBody):
+        frames = service.interpolate(
+            body.from_attributes, body.to_attributes, body.seeds, body.num_frames, body.seed, body.steps, body.cfg_scale
+        )
+        if body.format == "gif":
+            return Response(encode_gif(frames), media_type="image/gif")
+        return {"frames": [_b64(frame) for frame in frames]}
+
+    return api

@@ -1,0 +1,71 @@
+"""``facegen serve``: the HTTP API and the web page in one local server."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from facegen.app.service import FaceService, Limits
+
+LOOPBACK_NAMES = ("localhost",)
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_host(host: str, allow_remote: bool) -> None:
+    """Other machines reach the server only when the user says so: a model server is not a public service."""
+    if not is_loopback(host) and not allow_remote:
+        raise ValueError(f"--host {host}: serving beyond this machine needs --allow-remote (default host: 127.0.0.1)")
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail now, in one line, when the port is taken, not after the model has loaded."""
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as err:
+        raise OSError(
+            f"--host {host} --port {port}: cannot listen there ({err.strerror}); choose another --port"
+        ) from None
+
+
+def build_app(service: FaceService) -> FastAPI:
+    """The API under ``/api`` and the page at ``/``, sharing one service (one queue, one model)."""
+    import gradio as gr
+
+    from facegen.app.api import build_api
+    from facegen.app.ui import build_ui
+
+    app = build_api(service)
+    return gr.mount_gradio_app(app, build_ui(service), path="/", show_error=False)
+
+
+def serve(
+    checkpoint: str | Path | None = None,
+    model: str | Path | None = None,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    allow_remote: bool = False,
+    device: str | None = None,
+    limits: Limits = Limits(),
+) -> None:
+    import uvicorn
+
+    from facegen.pipeline import FacePipeline
+
+    check_host(host, allow_remote)
+    check_port(host, port)
+    pipeline = FacePipeline.load(checkpoint=checkpoint, model=model, device=device)
+    service = FaceService(pipeline, limits, name=Path(str(checkpoint or model or "faces128")).name)
+    print(f"facegen: serving {service.name} on http://{host}:{port} (API: /api, docs: /api/docs)", flush=True)
+    uvicorn.run(build_app(service), host=host, port=port, log_level="warning")
