@@ -108,14 +108,15 @@ def build_api(service: FaceService) -> FastAPI:
         strength: float = Form(0.6),
         steps: int | None = Form(None),
         cfg_scale: float | None = Form(None),
+        align: bool = Form(True),
         format: Literal["json", "png"] = Form("json"),
     ):
         data = await image.read(service.limits.max_upload_bytes + 1)  # never more than the limit in memory
         photo = service.read_image(data, image.filename or "image")
-        result = service.edit(photo, changes, strength, steps, cfg_scale)
+        result = service.edit(photo, changes, strength, steps, cfg_scale, align)
         if format == "png":
-            return Response(encode_png(result["edited"]), media_type="image/png")
-        return {name: _b64(picture) for name, picture in result.items()}
+            return Response(encode_png(result.images.get("pasted", result.images["edited"])), media_type="image/png")
+        return {"note": result.note, **{name: _b64(picture) for name, picture in result.images.items()}}
 
     @api.post("/api/interpolate")
     def interpolate(body: InterpolateBody):

