@@ -37,7 +37,7 @@ CELEBA = "../shared/data/celeba"
 
 def train_candidate(name: str, minutes: float) -> dict:
     from facegen.config import load_config
-    from facegen.training.trainer import train
+    from facegen.run import train
 
     cfg = load_config(CONFIG, [*COMMON, *CANDIDATES[name], f"exp_name={name}", f"train.max_minutes={minutes}"])
     summary = train(cfg)

@@ -90,11 +90,13 @@ def model_from_config(cfg: Config, autoencoder=None) -> nn.Module:
 def objective_from_config(cfg: Config):
     from facegen.objectives import build_objective
 
-    oc = cfg.objective
+    oc, sc = cfg.objective, cfg.sampler
     if oc.name == "rectified_flow":
-        options = dict(time_sampling=oc.time_sampling, logit_mean=oc.logit_mean, logit_std=oc.logit_std)
+        options = dict(
+            time_sampling=oc.time_sampling, logit_mean=oc.logit_mean, logit_std=oc.logit_std, rtol=sc.rtol, atol=sc.atol
+        )
     else:
-        options = dict(schedule=oc.schedule, num_train_timesteps=oc.num_train_timesteps)
+        options = dict(schedule=oc.schedule, num_train_timesteps=oc.num_train_timesteps, eta=sc.eta)
     if oc.prediction is not None:
         options["prediction"] = oc.prediction
     return build_objective(oc.name, **options)

@@ -4,6 +4,7 @@ facegen train --config configs/celeba32_tiny.yaml train.max_steps=2000 [--resume
 facegen sample --checkpoint runs/celeba32_tiny --num-samples 16 --steps 50 --sampler heun --out out/ --gif
 facegen sample --checkpoint runs/celeba32_attr_tiny --attributes "Smiling=1,Eyeglasses=1" --cfg-scale 2.0 --out out/
 facegen edit --checkpoint runs/celeba32_attr_tiny --image face.jpg --attributes "Smiling=1" --strength 0.6 --out edit/
+facegen align photo1.jpg photo2.png --out aligned/     (then: facegen edit --image photo1.jpg ... --paste-back)
 facegen interpolate --checkpoint runs/celeba32_attr_tiny --from-attributes "Male=1" --to-attributes "Male=0" --out i/
 facegen data prepare --config configs/celeba32_tiny.yaml [--download]
 
@@ -147,23 +148,37 @@ def _out(path: str, folder: bool = True) -> str:
     return path
 
 
+def _faces_extra(what: str) -> None:
+    """dlib and its models (the ``faces`` extra) are installed, or one line says how to get them."""
+    import importlib.util
+
+    if any(importlib.util.find_spec(m) is None for m in ("dlib", "face_recognition_models")):
+        raise ValueError(f"{what} needs dlib and its models: pip install 'facegen[faces]'")
+
+
 def _pipeline(args: argparse.Namespace, use_ema: bool = True):
     from facegen.pipeline import FacePipeline
 
     if args.checkpoint is not None and args.model is not None:
         raise ValueError("give either --checkpoint (a training run) or --model (a pretrained model), not both")
-    return FacePipeline.load(args.checkpoint, args.model, device=_device(args.device), use_ema=use_ema)
+    subject = getattr(args, "subject", None)
+    if subject is not None:  # read before the model: a damaged file fails first
+        from facegen.personalization import load_subject
+
+        subject = load_subject(subject)
+    pipe = FacePipeline.load(args.checkpoint, args.model, device=_device(args.device), use_ema=use_ema)
+    return pipe if subject is None else pipe.with_subject(subject)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
     cfg = _config(args)
     if args.resume and args.overwrite:
         raise ValueError("give --resume (continue the run) or --overwrite (start it over), not both")
-    from facegen.training.checkpoint import check_resume
+    from facegen.checkpoint import check_resume
 
     if args.resume:
         check_resume(cfg, args.resume)  # a checkpoint of another model is refused before any work
-    from facegen.training.trainer import train
+    from facegen.run import train
 
     summary = train(cfg, resume=args.resume, overwrite=args.overwrite)
     print(f"done: step {summary['step']}, {summary['images_per_sec']} images/s")
@@ -196,15 +211,23 @@ def cmd_sample(args: argparse.Namespace) -> None:
 def cmd_edit(args: argparse.Namespace) -> None:
     import torch
 
+    from facegen.data.align import paste_back, save_image, try_align
+    from facegen.evaluation.identity import compare_if_available
     from facegen.utils.images import grid, save_png
+    from facegen.utils.io import atomic_write_json
 
     _image(args.image, "--image")
     _attributes(args.attributes, "--attributes")
     _attributes(args.source_attributes, "--source-attributes")
     _out(args.out)
+    face, why = (None, "--no-align") if args.no_align else try_align(args.image)
+    if args.paste_back and face is None:
+        raise ValueError(f"--paste-back needs the face aligned, and it is not: {why}")
+    if face is None and not args.no_align:
+        print(f"note: editing the photo's centre square as it is ({why})")
     pipe = _pipeline(args)
     result = pipe.edit(
-        args.image,
+        face.image if face is not None else args.image,
         args.attributes,
         strength=args.strength,
         steps=args.steps,
@@ -217,7 +240,37 @@ def cmd_edit(args: argparse.Namespace) -> None:
     for name, image in result.items():
         save_png(image[0], out / f"{name}.png")
     save_png(grid(torch.cat(list(result.values())), nrow=3), out / "comparison.png")
-    print(f"wrote input, reconstruction, edited and comparison.png to {out}")
+    if args.paste_back:
+        save_image(paste_back(args.image, result["edited"], face.transform), out / "pasted.png")
+    alignment = "not aligned" if face is None else "already aligned" if face.already_aligned else "aligned"
+    report = {"image": args.image, "attributes": args.attributes, "strength": args.strength, "alignment": alignment}
+    report |= {"faces_found": face.faces_found} if face is not None and face.faces_found else {}
+    report |= compare_if_available(result["input"], result["edited"])  # identity_distance, identity_kept
+    atomic_write_json(out / "edit.json", report)
+    files = "input, reconstruction, edited, comparison" + (", pasted" if args.paste_back else "")
+    identity = f"; identity distance {report['identity_distance']}" if "identity_distance" in report else ""
+    print(f"wrote {files}.png and edit.json to {out} ({alignment}{identity})")
+
+
+def cmd_align(args: argparse.Namespace) -> None:
+    from facegen.data.align import NoFaceError, align_face, output_paths, save_image
+
+    _faces_extra("align")
+    for image in args.images:
+        _image(image, "align")
+    targets = output_paths(args.images, _out(args.out), args.overwrite)
+    missed = []
+    for image, target in zip(args.images, targets):
+        try:
+            face = align_face(image)
+        except NoFaceError as err:
+            missed.append(image)
+            print(f"skipped {err}")
+            continue
+        save_image(face.image, target)
+        print(f"{image} -> {target}{f' ({face.note})' if face.note else ''}")
+    if missed:
+        raise ValueError(f"no face found in {len(missed)} of {len(args.images)} images: {', '.join(missed)}")
 
 
 def cmd_interpolate(args: argparse.Namespace) -> None:
@@ -248,6 +301,33 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
     print(f"wrote strip.png and interpolation.gif ({len(frames)} frames) to {out}")
 
 
+def cmd_personalize(args: argparse.Namespace) -> None:
+    from facegen.personalization import PersonalizeOptions, personalize
+    from facegen.personalization.photos import photo_paths
+    from facegen.personalization.training import output_paths
+
+    targets = tuple(t.strip() for t in (args.lora_targets or "").split(",") if t.strip())
+    options = PersonalizeOptions(
+        method=args.method,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        embedding_lr=args.embedding_lr,
+        rank=args.rank,
+        targets=targets,
+        full_weights=args.full_weights,
+        prior_weight=args.prior_weight,
+        class_images=args.class_images,
+        seed=args.seed,
+        preview=args.preview,
+    )
+    _out(output_paths(args.out)[0], folder=False)
+    photo_paths(args.images)  # the photos are counted before the model loads
+    subject = personalize(_pipeline(args), args.images, args.name, args.out, options, overwrite=args.overwrite)
+    size = Path(args.out).stat().st_size / 2**20
+    print(f"wrote {args.out} ({size:.2f} MiB, {subject.method}); sample it with --subject {args.out}")
+
+
 def _check_scoring(pipe, metrics: list[str], args: argparse.Namespace, celeba_root: str | None) -> None:
     """Everything ``score`` would find wrong only after generating every sample."""
     from facegen.evaluation import ATTR_CONSISTENCY, CLIP_SCORE, FID, KID, parse_reference
@@ -267,6 +347,18 @@ def _check_scoring(pipe, metrics: list[str], args: argparse.Namespace, celeba_ro
         resolve_inception_weights(args.inception_weights)
 
 
+def _identity_ref(folder: str | None, metrics: list[str]) -> None:
+    """``--metrics identity`` and ``--identity-ref`` come together, with the faces extra and an existing folder."""
+    from facegen.metric_names import IDENTITY
+
+    if (IDENTITY in metrics) != (folder is not None):
+        raise ValueError("--metrics identity and --identity-ref DIR (photos of the one person) go together")
+    if folder is not None:
+        _faces_extra("--metrics identity")
+        if not Path(folder).is_dir():
+            raise FileNotFoundError(f"--identity-ref {folder}: no such folder")
+
+
 def cmd_eval(args: argparse.Namespace) -> None:
     import json
 
@@ -276,6 +368,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     unknown = [m for m in metrics if m not in ALL_METRICS]
     if unknown or not metrics:
         raise ValueError(f"--metrics {args.metrics!r}: unknown {unknown or 'none given'}; choose from {ALL_METRICS}")
+    _identity_ref(args.identity_ref, metrics)
     if args.out:
         _out(args.out, folder=False)  # checked before hours of work, not after
     pipe = _pipeline(args)
@@ -298,6 +391,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
         inception_weights=args.inception_weights,
         clip_model=args.clip_model,
         max_reference_images=args.max_reference_images,
+        identity_ref=args.identity_ref,
     )
     if args.out:
         atomic_write_json(args.out, report)  # first: the table is only a view of it
@@ -402,7 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.set_defaults(func=cmd_sample)
 
     edit = _generation_parser(sub, "edit", "change attributes of a real face", out="edit")
-    edit.add_argument("--image", required=True, help="any face photo (cropped to a centred square)")
+    edit.add_argument("--image", required=True, help="any face photo (aligned like CelebA first, unless it already is)")
     edit.add_argument(
         "--attributes",
         "--set",
@@ -428,7 +522,17 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument(
         "--semantic-margin", type=SCALE, default=4.0, help="how far the face's code moves along attribute directions"
     )
+    edit.add_argument("--no-align", action="store_true", help="edit the photo's centre square as it is (no alignment)")
+    edit.add_argument(
+        "--paste-back", action="store_true", help="also write pasted.png: the photo with the edited face warped back"
+    )
     edit.set_defaults(func=cmd_edit)
+
+    align = _subparser(sub, "align", "crop any face photo like CelebA's aligned photos (178x218), as facegen expects")
+    align.add_argument("images", nargs="+", metavar="IMAGE", help="photos; the largest face of each is aligned")
+    align.add_argument("--out", default="aligned", help="output folder: one STEM.png per photo")
+    align.add_argument("--overwrite", action="store_true", help="replace aligned photos already in --out")
+    align.set_defaults(func=cmd_align)
 
     interp = _generation_parser(
         sub, "interpolate", "morph between two attribute sets and/or two seeds", "interpolation"
@@ -441,6 +545,36 @@ def build_parser() -> argparse.ArgumentParser:
     interp.add_argument("--seed", type=SEED, default=0, help="the noise for attribute interpolation")
     interp.add_argument("--frames", type=number(int, Bound(2)), default=8, help="frames from start to end")
     interp.set_defaults(func=cmd_interpolate)
+    for parser_ in (sample, edit, interp):
+        parser_.add_argument("--subject", help="a person learned by `facegen personalize` (NAME.safetensors)")
+
+    person = _subparser(sub, "personalize", "learn one person from 4-20 photos (textual inversion, LoRA, DreamBooth)")
+    person.add_argument("--images", required=True, help="a folder with 4-20 photos of one person")
+    person.add_argument("--name", required=True, help="the person's name (letters, digits, _ . + -)")
+    person.add_argument(
+        "--method", choices=["textual-inversion", "lora", "dreambooth"], default="lora", help="what is trained"
+    )
+    person.add_argument("--out", required=True, help="the subject file to write, NAME.safetensors (preview: NAME.png)")
+    person.add_argument("--checkpoint", help="a training run or checkpoint folder as the base (default: --model)")
+    person.add_argument("--model", help="a pretrained base model name or folder; default: faces128, bundled")
+    person.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    person.add_argument("--steps", type=COUNT, default=200, help="training steps")
+    person.add_argument("--batch-size", type=COUNT, default=8, help="latent photos per step (dreambooth: half prior)")
+    person.add_argument(
+        "--lr", type=number(float, Bound(0, low_open=True)), help="weights' lr (default: 1e-3 LoRA, 5e-5 full)"
+    )
+    person.add_argument(
+        "--embedding-lr", type=number(float, Bound(0, low_open=True)), default=5e-2, help="subject embedding lr"
+    )
+    person.add_argument("--rank", type=COUNT, default=8, help="LoRA rank")
+    person.add_argument("--lora-targets", help="comma list of module-name patterns (default: the backbone's)")
+    person.add_argument("--full-weights", action="store_true", help="dreambooth: fine-tune every weight, not LoRA")
+    person.add_argument("--prior-weight", type=SCALE, default=1.0, help="dreambooth: weight of the class-image loss")
+    person.add_argument("--class-images", type=COUNT, default=16, help="dreambooth: class images the base generates")
+    person.add_argument("--preview", type=number(int, Bound(0)), default=8, help="samples in the preview (0: none)")
+    person.add_argument("--seed", type=SEED, default=0, help="training and preview seed")
+    person.add_argument("--overwrite", action="store_true", help="replace --out and its preview if they exist")
+    person.set_defaults(func=cmd_personalize)
 
     ev = _generation_parser(
         sub, "eval", "generate from a checkpoint and score the samples (FID/KID, FD_attr, ...)", None
@@ -449,13 +583,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--metrics",
         default="fd_attr,kid_attr",
-        help="comma list of fid, kid, fd_attr, kid_attr, attr_consistency, clip_score",
+        help="comma list of fid, kid, fd_attr, kid_attr, attr_consistency, clip_score, identity",
     )
     ev.add_argument("--ref", default="celeba:test", help="celeba:test, celeba:valid or folder:/path")
     ev.add_argument("--celeba-root", help="default: the run's data.root")
     ev.add_argument("--max-reference-images", type=COUNT, help="score against at most this many reference faces")
     ev.add_argument("--inception-weights", help="pt_inception-2015-12-05-6726825d.pth for fid/kid offline")
     ev.add_argument("--clip-model", help="a local CLIP folder for clip_score")
+    ev.add_argument("--identity-ref", help="identity: a folder of photos of the one person the faces should be")
     ev.add_argument("--seed", type=SEED, default=0, help="generation seed")
     ev.add_argument("--batch-size", type=COUNT, default=64, help="faces generated and scored at once")
     ev.set_defaults(func=cmd_eval)

@@ -17,9 +17,14 @@ from typing import Any, Literal
 
 import yaml
 
+from facegen.objective_names import ALL_SAMPLERS, OBJECTIVE_CHOICES, default_sampler, sampler_problem
+
 
 class ConfigError(ValueError):
     """A config that cannot be used; the message names the key and what is allowed."""
+
+
+CELEBA_CROP = 178  # CelebA's official centre crop of its aligned 178x218 faces (rows 20..197)
 
 
 @dataclass
@@ -28,10 +33,10 @@ class DataConfig:
     root: str = "../shared/data/celeba"
     split: Literal["train", "valid", "test", "all"] = "train"
     image_size: int = 32
-    crop: int | None = 178  # CelebA's official 178x178 centre crop; None = largest central square
+    crop: int | None = CELEBA_CROP  # None = largest central square
     flip: bool = True
     max_images: int | None = None
-    cache_dir: str | None = None  # default: $FACEGEN_CACHE_DIR or ~/.cache/facegen
+    cache_dir: str | None = None  # default: $FACEGEN_CACHE_DIR or ~/.cache/facegen (facegen.utils.io.cache_root)
     num_workers: int = 2
     download: bool = False
 
@@ -88,7 +93,7 @@ class ConditioningConfig:
 @dataclass
 class ObjectiveConfig:
     name: Literal["rectified_flow", "ddpm"] = "rectified_flow"
-    prediction: Literal["velocity", "x", "eps", "v"] | None = None  # null: velocity (flow) or eps (ddpm)
+    prediction: str | None = None  # null: velocity (flow) or eps (ddpm); facegen.objective_names lists them
     # rectified_flow
     time_sampling: Literal["uniform", "logit_normal"] = "logit_normal"
     logit_mean: float = 0.0
@@ -100,17 +105,18 @@ class ObjectiveConfig:
 
 @dataclass
 class SamplerConfig:
-    name: Literal["euler", "heun", "dopri5", "ddpm", "ddim", "dpm++"] | None = None  # null: heun / ddim
+    name: str | None = None  # null: the objective's default (heun / ddim); facegen.objective_names lists them
     steps: int = 50
     cfg_scale: float = 1.0  # classifier-free guidance for conditional models (1 = off)
-    eta: float = 0.0  # DDIM stochasticity
-    rtol: float = 1e-4
+    eta: float = 0.0  # DDIM stochasticity (ddpm objective, ddim sampler)
+    rtol: float = 1e-4  # tolerances of the adaptive dopri5 sampler (rectified_flow)
     atol: float = 1e-4
 
 
 @dataclass
 class TrainConfig:
-    batch_size: int = 64  # global: split across processes
+    batch_size: int = 64  # global, per optimizer step: split across processes, then into grad_accum micro-batches
+    grad_accum: int = 1  # micro-batches per optimizer step: the same update with 1/grad_accum of the activations
     max_steps: int = 10_000
     max_minutes: float | None = None  # wall-clock budget; the run checkpoints and stops when it is spent
     lr: float = 3e-4
@@ -218,6 +224,7 @@ BOUNDS: dict[str, Bound] = {
     "sampler.rtol": Bound(0, low_open=True),
     "sampler.atol": Bound(0, low_open=True),
     "train.batch_size": POSITIVE,
+    "train.grad_accum": POSITIVE,
     "train.max_steps": POSITIVE,
     "train.max_minutes": Bound(0, low_open=True),
     "train.lr": Bound(0, low_open=True),
@@ -392,6 +399,10 @@ def validate(cfg: Config) -> Config:
         ),
         (cfg.train.min_lr <= cfg.train.lr, "train.min_lr must lie in [0, train.lr]"),
         (
+            cfg.train.batch_size % cfg.train.grad_accum == 0,
+            f"train.grad_accum={cfg.train.grad_accum} must divide train.batch_size={cfg.train.batch_size}",
+        ),
+        (
             cfg.conditioning.semantic_dim == 0 or cfg.conditioning.type == "attributes",
             "conditioning.semantic_dim > 0 needs conditioning.type=attributes (its head learns the 40 attributes)",
         ),
@@ -404,8 +415,10 @@ def validate(cfg: Config) -> Config:
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
-    from facegen.metric_names import ALL_METRICS
+    from facegen.metric_names import ALL_METRICS, IDENTITY
 
+    if IDENTITY in cfg.eval.metrics:  # it needs photos of one person, which a training run does not have
+        raise ConfigError(f"eval.metrics: {IDENTITY} is for `facegen eval --identity-ref DIR`, not training runs")
     unknown = [m for m in cfg.eval.metrics if m not in ALL_METRICS]
     if unknown or cfg.eval.best_metric not in cfg.eval.metrics:
         raise ConfigError(
@@ -418,27 +431,25 @@ def validate(cfg: Config) -> Config:
             f"objective.prediction={cfg.objective.prediction!r} does not go with objective.name="
             f"{cfg.objective.name!r}; choose one of {list(pairs['prediction'])}"
         )
-    if cfg.sampler.name not in (None, *pairs["sampler"]):
+    if cfg.sampler.name is not None and cfg.sampler.name not in ALL_SAMPLERS:
+        raise ConfigError(f"sampler.name: {cfg.sampler.name!r} is not one of {list(ALL_SAMPLERS)} (or null)")
+    if cfg.sampler.name is not None and sampler_problem(cfg.objective.name, cfg.sampler.name):
         raise ConfigError(
             f"sampler.name={cfg.sampler.name!r} does not go with objective.name={cfg.objective.name!r}; "
             f"choose one of {list(pairs['sampler'])}"
         )
+    if cfg.sampler.eta and cfg.objective.name != "ddpm":
+        raise ConfigError(f"sampler.eta={cfg.sampler.eta}: DDIM's noise, only for objective.name='ddpm' (or 0)")
     return cfg
 
 
 # Spatial downsampling of each autoencoder kind (both pretrained kinds compress 8x).
 LATENT_FACTOR = {"identity": 1, "taef2": 8, "kl": 8}
 
-# Which predictions and samplers each objective supports; the first of each is the default.
-OBJECTIVE_CHOICES = {
-    "rectified_flow": {"prediction": ("velocity", "x"), "sampler": ("heun", "euler", "dopri5")},
-    "ddpm": {"prediction": ("eps", "v"), "sampler": ("ddim", "ddpm", "dpm++")},
-}
-
 
 def resolved_sampler(cfg: Config, name: str | None = None) -> str:
     """The sampler to use: the one asked for, else the config's, else the objective's default."""
-    return name or cfg.sampler.name or OBJECTIVE_CHOICES[cfg.objective.name]["sampler"][0]
+    return name or cfg.sampler.name or default_sampler(cfg.objective.name)
 
 
 def config_from_dict(data: dict[str, Any], overrides: list[str] | tuple[str, ...] = ()) -> Config:

@@ -6,9 +6,10 @@ FD_ATTR = "fd_attr"
 KID_ATTR = "kid_attr"
 ATTR_CONSISTENCY = "attr_consistency"
 CLIP_SCORE = "clip_score"
+IDENTITY = "identity"  # dlib face-descriptor distance to a reference person's photos (with identity_kept)
 
-ALL_METRICS = (FID, KID, FD_ATTR, KID_ATTR, ATTR_CONSISTENCY, CLIP_SCORE)
-LOWER_IS_BETTER = frozenset({FID, KID, FD_ATTR, KID_ATTR})
+ALL_METRICS = (FID, KID, FD_ATTR, KID_ATTR, ATTR_CONSISTENCY, CLIP_SCORE, IDENTITY)
+LOWER_IS_BETTER = frozenset({FID, KID, FD_ATTR, KID_ATTR, IDENTITY})
 HIGHER_IS_BETTER = frozenset({ATTR_CONSISTENCY, CLIP_SCORE})
 
 

@@ -5,14 +5,15 @@ faces = pipe.generate(16, attributes={"Smiling": 1, "Eyeglasses": 1}, cfg_scale=
 edited = pipe.edit("face.jpg", {"Smiling": 1}, strength=0.6)
 frames = pipe.interpolate(attributes=({"Male": 1, "Smiling": 0}, {"Male": 0, "Smiling": 1}))
 pipe.save(faces, "out/")
+alice = pipe.with_subject("alice.safetensors")                     # a person learned by `facegen personalize`
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import torch
 import torch.nn as nn
@@ -20,12 +21,15 @@ from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 from facegen.builders import autoencoder_from_config, model_from_config, objective_from_config, text_encoder_from_config
+from facegen.checkpoint import load_checkpoint
 from facegen.conditioning import Condition
 from facegen.conditioning.attributes import create_attribute_vector, parse_attributes
-from facegen.config import Config, resolved_sampler
-from facegen.training.checkpoint import load_checkpoint
+from facegen.config import CELEBA_CROP, Config, resolved_sampler
 from facegen.utils.hardware import autocast_dtype, resolve_precision
 from facegen.utils.images import grid, save_gif, save_png, trajectory_frames
+
+if TYPE_CHECKING:
+    from facegen.personalization import Subject
 
 AttributeSpec = Mapping[str, object] | str | torch.Tensor | None
 
@@ -87,7 +91,7 @@ def load_face(image: str | Path | Image.Image | torch.Tensor, image_size: int) -
         except (UnidentifiedImageError, OSError) as err:
             raise ValueError(f"{path} is not a readable image ({err.__class__.__name__})") from None
     # An aligned CelebA photo (178x218) gets the official 178 crop; anything else its central square.
-    crop = 178 if image.size == (178, 218) else None
+    crop = CELEBA_CROP if image.size == (178, 218) else None
     return to_model_range(preprocess(image, image_size, crop))[None]
 
 
@@ -113,6 +117,7 @@ class FacePipeline:
     autoencoder: nn.Module
     checkpoint: Path | None = None
     _text_encoder: nn.Module | None = None
+    subject: Subject | None = None  # a learned person (``with_subject``): in every condition this pipeline makes
 
     @classmethod
     def from_checkpoint(
@@ -153,6 +158,21 @@ class FacePipeline:
         from facegen.pretrained import DEFAULT_MODEL
 
         return cls.from_pretrained(model or DEFAULT_MODEL, device=device)
+
+    def with_subject(self, subject: str | Path | Subject) -> "FacePipeline":
+        """This pipeline generating, editing and interpolating one learned person (a ``facegen personalize``
+        file, or a ``Subject``): its embedding joins every condition, its LoRA or weight change the network.
+        A subject made for another base model is refused."""
+        from facegen.personalization import base_fingerprint, load_subject
+
+        if self.subject is not None:
+            raise ValueError(f"this pipeline already carries subject {self.subject.name!r}: start from its base")
+        if self.config.conditioning.type != "attributes":
+            raise ValueError(f"{self.checkpoint}: subjects need an attribute-conditioned model")
+        subject = load_subject(subject) if isinstance(subject, (str, Path)) else subject
+        subject.check_base(base_fingerprint(self.net), self.checkpoint)
+        net = subject.adapt(self.net).to(self.device)
+        return replace(self, net=net, subject=replace(subject, embedding=subject.embedding.float().cpu()))
 
     def _steps(self, steps: int | None) -> int:
         """The sampler steps asked for (None: the model's default); zero or fewer is an error, not the default."""
@@ -197,7 +217,8 @@ class FacePipeline:
         if prompt is not None and kind != "text":
             raise ValueError(f"{self.checkpoint} is not text-conditioned (conditioning.type={kind}): no prompt")
         if kind == "attributes":
-            return Condition(attributes=attribute_matrix(attributes, n))
+            subject = self.subject.embedding.expand(n, -1) if self.subject is not None else None
+            return Condition(attributes=attribute_matrix(attributes, n), subject=subject)
         if kind == "text":
             prompts = [prompt or ""] * n if prompt is None or isinstance(prompt, str) else list(prompt)
             if len(prompts) != n:
@@ -319,7 +340,7 @@ class FacePipeline:
         source = predicted_attributes(x) if source_attributes is None else attribute_matrix(source_attributes, 1)
         changed = attribute_matrix(changes, 1)
         target = torch.where(changed != 0, changed, source)
-        source_cond, target_cond = Condition(attributes=source), Condition(attributes=target)
+        source_cond, target_cond = self.condition(source), self.condition(target)
         if use_semantic:
             code = self.semantic_code(latent_x)
             encoder = self.net.cond_embedder.encoder

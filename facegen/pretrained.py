@@ -83,7 +83,7 @@ def load_model_folder(folder: str | Path) -> tuple[Config, dict[str, torch.Tenso
 
 def export_model(checkpoint: str | Path, out: str | Path, card: str | Path | None = None, overwrite: bool = False):
     """Write the EMA weights of a checkpoint (or run folder) as an fp16, sharded model folder; returns its path."""
-    from facegen.training.checkpoint import load_checkpoint
+    from facegen.checkpoint import load_checkpoint
 
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:

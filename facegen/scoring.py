@@ -6,12 +6,14 @@ captions made from them), so attribute consistency and CLIP score compare like w
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
 from facegen.evaluation import ATTR_CONSISTENCY, CLIP_SCORE, evaluate, parse_reference
+from facegen.metric_names import IDENTITY
 from facegen.pipeline import FacePipeline
 
 
@@ -38,9 +40,16 @@ def score(
     cfg_scale: float | None = None,
     batch_size: int = 64,
     progress: bool = True,
+    identity_ref: str | Path | None = None,
     **evaluate_options: Any,
 ) -> dict[str, Any]:
-    """Generate ``num_samples`` faces from ``pipe`` and evaluate them against ``ref``; returns the report."""
+    """Generate ``num_samples`` faces from ``pipe`` and evaluate them against ``ref`` (and, for ``identity``, against
+    the person in the ``identity_ref`` folder of photos); returns the report."""
+    person = None
+    if IDENTITY in metrics:  # the person's photos are read first: one without a face fails before generating
+        from facegen.evaluation.identity import IdentityFeatures
+
+        person = IdentityFeatures().reference(identity_ref)
     kind = pipe.config.conditioning.type
     attributes = prompts = None
     if kind != "none":
@@ -70,6 +79,7 @@ def score(
         celeba_root=celeba_root,
         requested_attributes=attributes if ATTR_CONSISTENCY in wanted else None,
         prompts=prompts if CLIP_SCORE in wanted else None,
+        identity_ref=person,
         batch_size=batch_size,
         seed=seed,
         **evaluate_options,
@@ -80,4 +90,6 @@ def score(
         cfg_scale=pipe.config.sampler.cfg_scale if cfg_scale is None else cfg_scale,
         generation_seed=seed,
     )
+    if person is not None:
+        report["protocol"]["identity"]["reference"]["source"] = str(identity_ref)
     return report

@@ -32,7 +32,7 @@ def test_overrides_are_typed_and_win(tmp_path):
     "override, message",
     [
         ("train.lrr=1", r"unknown key\(s\) \['train.lrr'\]; valid keys here: \[.*'lr'"),
-        ("sampler.name=rk4", r"sampler.name: 'rk4' is not one of \['euler', 'heun', 'dopri5', 'ddpm'"),
+        ("sampler.name=rk4", r"sampler.name: 'rk4' is not one of \['heun', 'euler', 'dopri5', 'ddim'"),
         ("sampler.name=ddim", r"sampler.name='ddim' does not go with objective.name='rectified_flow'"),
         ("objective.prediction=eps", r"choose one of \['velocity', 'x'\]"),
         ("model.channel_mult=[1, a]", r"model.channel_mult\[1\]: expected int"),

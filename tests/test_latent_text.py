@@ -13,7 +13,7 @@ from facegen.config import load_config
 from facegen.data import load_or_build_cache
 from facegen.data.encoded import load_or_build_encoded_cache
 from facegen.pipeline import FacePipeline
-from facegen.training.trainer import train
+from facegen.run import train
 
 REPO = Path(__file__).resolve().parents[1]
 ATTR = "list_attr_celebahq.txt"

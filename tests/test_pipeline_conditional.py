@@ -6,7 +6,7 @@ import torch
 from facegen.cli import main
 from facegen.config import load_config
 from facegen.pipeline import FacePipeline, slerp
-from facegen.training.trainer import train
+from facegen.run import train
 
 CASES = {
     "dit-flow": {
@@ -67,7 +67,7 @@ def attr_run(request, celeba_root, tmp_path_factory):
 
 
 def case(run) -> str:
-    from facegen.training.checkpoint import load_checkpoint
+    from facegen.checkpoint import load_checkpoint
 
     config = load_checkpoint(run).config
     if config.model.name == "unet":
@@ -174,6 +174,7 @@ def test_cli_edit_and_interpolate(attr_run, celeba_root, tmp_path, capsys):
         "reconstruction.png",
         "edited.png",
         "comparison.png",
+        "edit.json",
     }
     assert (
         main(

@@ -10,7 +10,7 @@ from facegen.cli import main
 from facegen.config import load_config
 from facegen.pipeline import FacePipeline
 from facegen.pretrained import export_model, load_model_folder, resolve_model_folder
-from facegen.training.trainer import train
+from facegen.run import train
 from tests.training.test_trainer import tiny_overrides
 
 

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
+from facegen.checkpoint import load_best, resolve_checkpoint
 from facegen.cli import main
 from facegen.config import ConfigError, load_config
-from facegen.training.checkpoint import load_best, resolve_checkpoint
-from facegen.training.trainer import train
+from facegen.run import train
 
 
 def run_overrides(root, out, **extra):

@@ -105,7 +105,13 @@ class AttributeEmbedder(nn.Module):
         """(tokens, mask, vector) in one pass, for backbones that take both."""
         tokens, mask = self.tokens(cond)
         # A sum, not a mean: one attribute must move the vector by its full embedding, not 1/40 of it.
-        return tokens, mask, self.pool(tokens.sum(dim=1))
+        pooled = tokens.sum(dim=1)
+        if cond.subject is not None:  # a learned person enters as a 41st token would: summed in and attended to
+            subject = cond.subject.to(tokens.dtype)
+            pooled = pooled + subject
+            tokens = torch.cat([tokens, subject[:, None]], dim=1)
+            mask = torch.cat([mask, subject.abs().amax(dim=-1, keepdim=True) > 0], dim=1)
+        return tokens, mask, self.pool(pooled)
 
     def vector(self, cond: Condition) -> torch.Tensor:
         return self.embed(cond)[2]

@@ -19,6 +19,8 @@ class Condition:
     text_pooled: [B, D] pooled text embedding for AdaLN-style conditioning.
     reference: [B, C, H, W] clean faces whose semantic code conditions the model (see ``semantic.py``).
     semantic: [B, dim] a semantic code given directly (wins over ``reference``). All zeros = no code.
+    subject: [B, D] a learned person (``facegen.personalization``), in the condition embedder's width D: one more
+        summand of its pooled vector and one more token. All zeros = no person.
     """
 
     attributes: torch.Tensor | None = None
@@ -27,6 +29,7 @@ class Condition:
     text_pooled: torch.Tensor | None = None
     reference: torch.Tensor | None = None
     semantic: torch.Tensor | None = None
+    subject: torch.Tensor | None = None
 
     def tensors(self) -> dict[str, torch.Tensor]:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
@@ -41,6 +44,8 @@ class Condition:
         The face (``reference`` / ``semantic``) is kept: it is what is being edited or varied, so guidance
         amplifies only the attribute / text direction given that face. Amplifying the code as well overshot it
         and changed the whole face (measured in docs/BENCHMARKS.md).
+        The ``subject`` is dropped (zeros): a person was learned as a direction away from "any face", so guidance
+        amplifies it like the attributes.
         """
         kept = {"reference": self.reference, "semantic": self.semantic}
         return replace(self.map(torch.zeros_like), **kept)

@@ -7,7 +7,7 @@ from facegen.data.attributes import (
     read_partition_file,
 )
 from facegen.data.base import ImageFileDataset
-from facegen.data.builders import DATASET_KINDS, build_dataloader, build_dataset, resolve_crop
+from facegen.data.builders import DATASET_KINDS, build_dataset, resolve_crop
 from facegen.data.cache import ImageCache, build_cache, cache_path_for, load_or_build_cache
 from facegen.data.celeba import SPLITS, CelebA
 from facegen.data.download import download_celeba, how_to_get_celeba
@@ -25,7 +25,6 @@ __all__ = [
     "ImageFileDataset",
     "ImageFolder",
     "build_cache",
-    "build_dataloader",
     "build_dataset",
     "cache_path_for",
     "download_celeba",

@@ -1,19 +1,17 @@
-"""Build a dataset by kind, and the DataLoader the trainer iterates."""
+"""Build a dataset by kind (training reads the decoded cache, facegen.data.cache, instead of a DataLoader)."""
 
 from __future__ import annotations
 
 import os
 
-import torch
-from torch.utils.data import DataLoader, Dataset
-
+from facegen.config import CELEBA_CROP
 from facegen.data.base import ImageFileDataset
 from facegen.data.celeba import CelebA
 from facegen.data.celebahq import CelebAHQ
 from facegen.data.folder import ImageFolder
 
 DATASET_KINDS = ("celeba", "celebahq", "folder")
-DEFAULT_CROP = {"celeba": 178, "celebahq": None, "folder": None}
+DEFAULT_CROP = {"celeba": CELEBA_CROP, "celebahq": None, "folder": None}
 
 
 def resolve_crop(kind: str, crop: int | str | None) -> int | None:
@@ -47,24 +45,3 @@ def build_dataset(
     if kind == "celebahq":
         return CelebAHQ(root, image_size, crop, flip, max_images=max_images)
     return ImageFolder(root, image_size, crop, flip, max_images=max_images)
-
-
-def build_dataloader(
-    dataset: Dataset,
-    batch_size: int,
-    shuffle: bool = True,
-    num_workers: int = 2,
-    drop_last: bool = True,
-    seed: int = 0,
-) -> DataLoader:
-    """A DataLoader whose order and worker seeds (hence flips) follow ``seed``."""
-    return DataLoader(
-        dataset,
-        batch_size=batch_size,
-        shuffle=shuffle,
-        num_workers=num_workers,
-        drop_last=drop_last,
-        generator=torch.Generator().manual_seed(seed),
-        persistent_workers=num_workers > 0,
-        pin_memory=torch.cuda.is_available(),
-    )

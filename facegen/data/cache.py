@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import warnings
 from datetime import datetime, timezone
 from hashlib import sha1
@@ -27,7 +26,9 @@ from facegen.data.attributes import CELEBA_ATTRIBUTES
 from facegen.data.base import ImageFileDataset
 from facegen.data.builders import build_dataset, resolve_crop
 from facegen.data.download import IDENTITY_FILE
+from facegen.data.rows import CachedArrays
 from facegen.data.transforms import PREPROCESSING, to_model_range
+from facegen.utils.io import atomic_folder, cache_root
 
 CACHE_FORMAT = 1  # bump when the file layout changes, so old caches are rebuilt rather than misread
 _COPY_ROWS = 4096
@@ -63,7 +64,7 @@ def cache_path_for(
     max_images: int | None = None,
     cache_dir: str | os.PathLike | None = None,
 ) -> Path:
-    """``<cache_dir or $FACEGEN_CACHE_DIR or ~/.cache/facegen>/<kind>-<split>-<size>px-crop<crop>-<hash>``.
+    """``<cache_root(cache_dir)>/<kind>-<split>-<size>px-crop<crop>-<hash>``.
 
     The hash covers the resolved root and ``max_images``; ``crop`` None is written ``cropsquare``.
     """
@@ -71,8 +72,7 @@ def cache_path_for(
     digest = sha1(f"{settings['root']}|{max_images}".encode()).hexdigest()[:10]
     crop_tag = "square" if settings["crop"] is None else settings["crop"]
     name = f"{kind}-{settings['split'] or 'all'}-{image_size}px-crop{crop_tag}-{digest}"
-    parent = cache_dir or os.environ.get("FACEGEN_CACHE_DIR") or Path.home() / ".cache" / "facegen"
-    return Path(parent).expanduser() / name
+    return cache_root(cache_dir) / name
 
 
 class _Decoded(Dataset):
@@ -127,16 +127,6 @@ def _decode_images(dataset: ImageFileDataset, out: Path, num_workers: int, batch
     return np.array(kept, dtype=np.int64)
 
 
-def _move_into_place(built: Path, out_dir: Path) -> None:
-    if out_dir.exists():  # a rename cannot replace a non-empty folder: move the old one aside first
-        stale = out_dir.with_name(f"{out_dir.name}.old-{os.getpid()}")
-        os.replace(out_dir, stale)
-        os.replace(built, out_dir)
-        shutil.rmtree(stale)
-    else:
-        os.replace(built, out_dir)
-
-
 def build_cache(
     dataset: ImageFileDataset,
     out_dir: str | os.PathLike,
@@ -150,10 +140,7 @@ def build_cache(
     if dataset.flip:
         raise ValueError("build the cache from a dataset with flip=False: the trainer flips batches itself")
     out_dir = Path(out_dir).expanduser()
-    building = out_dir.with_name(f"{out_dir.name}.tmp-{os.getpid()}")
-    shutil.rmtree(building, ignore_errors=True)
-    building.mkdir(parents=True)
-    try:
+    with atomic_folder(out_dir) as building:
         kept = _decode_images(dataset, building, num_workers, batch_size)
         if dataset.attributes is not None:
             np.save(building / "attributes.npy", dataset.attributes[kept])
@@ -171,10 +158,6 @@ def build_cache(
             "facegen_version": __version__,
         }
         (building / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
-        _move_into_place(building, out_dir)
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
     if num_skipped:
         warnings.warn(f"{num_skipped} unreadable images were left out of the cache at {out_dir}", RuntimeWarning)
     return out_dir
@@ -184,8 +167,11 @@ def _load_if_present(path: Path) -> np.ndarray | None:
     return np.load(path, mmap_mode="r") if path.exists() else None
 
 
-class ImageCache(Dataset):
-    """A built cache, memory-mapped. Items and batches are dicts like the datasets' (no flip)."""
+class ImageCache(CachedArrays, Dataset):
+    """A built cache, memory-mapped (or on an accelerator after ``to(device)``). Items and batches are dicts like
+    the datasets'."""
+
+    array_names = ("images", "attributes", "identities")
 
     def __init__(
         self,
@@ -225,16 +211,17 @@ class ImageCache(Dataset):
     def __len__(self) -> int:
         return len(self.images)
 
-    def batch(self, indices: np.ndarray | torch.Tensor) -> dict[str, torch.Tensor]:
-        """Images [B, 3, H, W] float in [-1, 1], and attributes [B, 40] float / identity [B] when present."""
-        if isinstance(indices, torch.Tensor):
-            indices = indices.cpu().numpy()
-        indices = np.asarray(indices, dtype=np.int64)
-        fields = {"image": to_model_range(torch.from_numpy(self.images[indices]))}
+    def batch(self, indices: np.ndarray | torch.Tensor, flip: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Images [B, 3, H, W] float in [-1, 1] (mirrored where ``flip``), and attributes [B, 40] float /
+        identity [B] when present, on the cache's device."""
+        image = to_model_range(self.rows(self.images, indices))
+        if flip is not None:
+            image = torch.where(flip.to(image.device)[:, None, None, None], image.flip(-1), image)
+        fields = {"image": image}
         if self.attributes is not None:
-            fields["attributes"] = torch.from_numpy(self.attributes[indices].astype(np.float32))
+            fields["attributes"] = self.rows(self.attributes, indices).float()
         if self.identities is not None:
-            fields["identity"] = torch.from_numpy(self.identities[indices].astype(np.int64))
+            fields["identity"] = self.rows(self.identities, indices).long()
         return fields
 
     def __getitem__(self, index: int) -> dict[str, Any]:

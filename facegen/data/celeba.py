@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facegen.config import CELEBA_CROP
 from facegen.data.attributes import (
     CELEBA_ATTRIBUTES,
     read_attribute_file,
@@ -65,7 +66,7 @@ class CelebA(ImageFileDataset):
         root: str | os.PathLike,
         split: str = "train",
         image_size: int = 64,
-        crop: int | None = 178,
+        crop: int | None = CELEBA_CROP,
         flip: bool = False,
         return_attributes: bool = True,
         return_identity: bool = False,

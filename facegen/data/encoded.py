@@ -11,8 +11,6 @@ computed once so latent or text-conditioned training never runs a frozen encoder
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +18,8 @@ import torch
 from tqdm.auto import tqdm
 
 from facegen.data.cache import ImageCache
-from facegen.utils.io import atomic_write_json
+from facegen.data.rows import CachedArrays
+from facegen.utils.io import atomic_folder, atomic_write_json
 
 ENCODED_FORMAT = 1
 
@@ -39,10 +38,15 @@ def build_encoded_cache(
     batch_size: int = 64,
 ) -> Path:
     """Encode every cached face (and its mirror) and, with a text encoder, its caption; written atomically."""
-    out_dir = Path(out_dir)
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    with atomic_folder(out_dir) as tmp:
+        meta = _encode_images(image_cache, autoencoder, tmp, batch_size)
+        if text_encoder is not None:
+            meta.update(_encode_captions(image_cache, text_encoder, tmp, caption_seed, batch_size))
+        atomic_write_json(tmp / "meta.json", meta)  # last: a folder with meta.json is complete
+    return Path(out_dir)
+
+
+def _encode_images(image_cache: ImageCache, autoencoder, tmp: Path, batch_size: int) -> dict:
     n = len(image_cache)
     device = next(iter(autoencoder.parameters()), torch.zeros(())).device
     latents = None
@@ -62,13 +66,7 @@ def build_encoded_cache(
     }
     if image_cache.attributes is not None:
         np.save(tmp / "attributes.npy", np.asarray(image_cache.attributes))
-    if text_encoder is not None:
-        meta.update(_encode_captions(image_cache, text_encoder, tmp, caption_seed, batch_size))
-    atomic_write_json(tmp / "meta.json", meta)
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    os.rename(tmp, out_dir)
-    return out_dir
+    return meta
 
 
 def _encode_captions(image_cache: ImageCache, text_encoder, folder: Path, seed: int, batch_size: int) -> dict:
@@ -100,8 +98,11 @@ def _encode_captions(image_cache: ImageCache, text_encoder, folder: Path, seed: 
     }
 
 
-class EncodedCache:
-    """Memory-mapped view of an encoded cache; ``batch`` picks each face or its mirror as asked."""
+class EncodedCache(CachedArrays):
+    """Memory-mapped view of an encoded cache (or on an accelerator after ``to(device)``); ``batch`` picks each
+    face or its mirror as asked."""
+
+    array_names = ("latents", "attributes", "text_tokens", "text_mask", "text_pooled")
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -122,16 +123,17 @@ class EncodedCache:
     def __len__(self) -> int:
         return len(self.latents)
 
-    def batch(self, indices, flip: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        indices = np.asarray(indices)
-        which = np.zeros(len(indices), dtype=np.int64) if flip is None else flip.cpu().numpy().astype(np.int64)
-        out = {"image": torch.from_numpy(self.latents[indices, which].astype(np.float32))}
+    def batch(self, indices: np.ndarray | torch.Tensor, flip: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Latents [B, C, h, w] float (of the mirrored face where ``flip``: encoded ahead, as flipping a latent is
+        not encoding the flipped face), attributes and text embeddings when present, on the cache's device."""
+        which = torch.zeros(len(indices), dtype=torch.long) if flip is None else flip
+        out = {"image": self.rows(self.latents, indices, which).float()}
         if self.attributes is not None:
-            out["attributes"] = torch.from_numpy(np.asarray(self.attributes[indices], dtype=np.float32))
+            out["attributes"] = self.rows(self.attributes, indices).float()
         if self.text_tokens is not None:
-            out["text_tokens"] = torch.from_numpy(self.text_tokens[indices].astype(np.float32))
-            out["text_mask"] = torch.from_numpy(np.asarray(self.text_mask[indices]))
-            out["text_pooled"] = torch.from_numpy(self.text_pooled[indices].astype(np.float32))
+            out["text_tokens"] = self.rows(self.text_tokens, indices).float()
+            out["text_mask"] = self.rows(self.text_mask, indices)
+            out["text_pooled"] = self.rows(self.text_pooled, indices).float()
         return out
 
 

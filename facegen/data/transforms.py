@@ -6,6 +6,11 @@ import numpy as np
 import torch
 from PIL import Image
 
+from facegen.config import CELEBA_CROP
+from facegen.utils.pixels import to_model_range, to_uint8
+
+__all__ = ["PREPROCESSING", "preprocess", "random_hflip", "to_model_range", "to_uint8"]
+
 # Stored in cache metadata: a cache built with different preprocessing must not be reused.
 PREPROCESSING = (
     "RGB; centre crop of crop x crop (largest centred square when crop is None or larger than the image; "
@@ -14,7 +19,7 @@ PREPROCESSING = (
 )
 
 
-def preprocess(img: Image.Image, image_size: int, crop: int | None = 178) -> torch.Tensor:
+def preprocess(img: Image.Image, image_size: int, crop: int | None = CELEBA_CROP) -> torch.Tensor:
     """Crop and resize a face photo to a uint8 tensor [3, image_size, image_size].
 
     ``crop=178`` on a 178x218 aligned CelebA image takes rows 20..197, the box used by the official
@@ -34,16 +39,6 @@ def preprocess(img: Image.Image, image_size: int, crop: int | None = 178) -> tor
         img = img.resize((image_size, image_size), Image.Resampling.BICUBIC)
     # numpy rather than torchvision's pil_to_tensor: same result, and importing torchvision costs seconds.
     return torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1).contiguous()
-
-
-def to_model_range(x_uint8: torch.Tensor) -> torch.Tensor:
-    """uint8 pixels [0, 255] -> float32 in [-1, 1]."""
-    return x_uint8.to(torch.float32) / 127.5 - 1.0
-
-
-def to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """Float in [-1, 1] -> uint8 pixels (clamped and rounded); exact inverse of ``to_model_range``."""
-    return ((x.to(torch.float32) + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
 
 
 def random_hflip(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -18,6 +18,7 @@ from torch import nn
 
 from facegen.data import CELEBA_ATTRIBUTES
 from facegen.evaluation.features import file_sha256
+from facegen.utils.pixels import to_model_range
 
 INPUT_SIZE = 64
 DEFAULT_WIDTH = 32
@@ -103,6 +104,6 @@ class ClassifierFeatures:
         }
 
     def __call__(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        x = (images.to(torch.float32) / 127.5 - 1.0).contiguous(memory_format=torch.channels_last)
+        x = to_model_range(images).contiguous(memory_format=torch.channels_last)
         features = self.model.features(x)
         return {"features": features, "logits": self.model.head(features)}

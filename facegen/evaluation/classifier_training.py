@@ -17,12 +17,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from facegen.config import CELEBA_CROP
 from facegen.data import CELEBA_ATTRIBUTES, ImageCache, load_or_build_cache
 from facegen.evaluation.classifier import SHIPPED_WEIGHTS, AttributeClassifier, save_attribute_classifier
 from facegen.evaluation.consistency import attribute_agreement
 from facegen.utils.io import atomic_write_json
 
-CROP = 178
 MAX_SHIFT = 4  # random translation in pixels: with flips, the only augmentation (10k images overfit fast)
 EVAL_RESERVE_S = 30.0  # kept free at the end of the budget for the test pass and saving
 WARMUP_STEPS = 200
@@ -119,7 +119,7 @@ def train_attribute_classifier(
 
     caches = {
         split: load_or_build_cache(
-            "celeba", celeba_root, split, image_size, CROP, cache_dir=cache_dir, num_workers=num_threads
+            "celeba", celeba_root, split, image_size, CELEBA_CROP, cache_dir=cache_dir, num_workers=num_threads
         )
         for split in ("train", "valid", "test")
     }
@@ -155,7 +155,7 @@ def train_attribute_classifier(
     report = {
         "test": accuracy_report(model, caches["test"], positive_rate),
         "valid": accuracy_report(model, caches["valid"], positive_rate),
-        "data": {"root": str(Path(celeba_root).resolve()), "image_size": image_size, "crop": CROP}
+        "data": {"root": str(Path(celeba_root).resolve()), "image_size": image_size, "crop": CELEBA_CROP}
         | {f"num_{split}": len(cache) for split, cache in caches.items()},
         "training": {
             "steps": step,

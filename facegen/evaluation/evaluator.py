@@ -30,6 +30,7 @@ from facegen.metric_names import (
     CLIP_SCORE,
     FD_ATTR,
     FID,
+    IDENTITY,
     KID,
     KID_ATTR,
     LOWER_IS_BETTER,
@@ -82,6 +83,10 @@ def _build_extractors(
         extractors["classifier"] = ClassifierFeatures(classifier_weights)
     if CLIP_SCORE in wanted:
         extractors["clip"] = ClipScorer(clip_model)
+    if IDENTITY in wanted:
+        from facegen.evaluation.identity import IdentityFeatures
+
+        extractors["identity"] = IdentityFeatures()
     return extractors
 
 
@@ -96,6 +101,7 @@ def evaluate(
     classifier_weights: str | os.PathLike | None = None,
     clip_model: str | os.PathLike | None = None,
     prompts: Sequence[str] | None = None,
+    identity_ref: str | os.PathLike | torch.Tensor | None = None,
     max_reference_images: int | None = None,
     batch_size: int = 64,
     kid_subsets: int = KID_SUBSETS,
@@ -108,6 +114,8 @@ def evaluate(
     names, ``metrics`` holds ``kid_std``/``kid_attr_std`` and ``attr_consistency_real``: the classifier's
     agreement with the reference faces' own labels, weighted like the request (the ceiling for a perfect
     generator). The reference is rendered at the generated size with the training preprocessing.
+    ``identity`` (and ``identity_kept``) compare the faces with one person: ``identity_ref`` is a folder of their
+    photos (or its descriptors [R, 128]).
     Arguments and weights are checked before any image is processed, so mistakes fail fast.
     """
     metrics = _check_metrics(metrics)
@@ -117,6 +125,7 @@ def evaluate(
     if CLIP_SCORE in wanted and prompts is None:
         raise ValueError("clip_score needs prompts: one text per generated image")
     extractors = _build_extractors(wanted, inception_weights, classifier_weights, clip_model)
+    person = extractors["identity"].reference(identity_ref) if IDENTITY in wanted else None
 
     batches = _batches(generated, batch_size)
     first = next(batches, None)
@@ -136,7 +145,8 @@ def evaluate(
     }
     if wanted & NEEDS_REFERENCE:
         spec = parse_reference(ref, size, celeba_root, max_reference_images)
-        ref_stats = reference_statistics(spec, {k: v for k, v in extractors.items() if k != "clip"}, batch_size)
+        image_extractors = {k: v for k, v in extractors.items() if k not in ("clip", "identity")}
+        ref_stats = reference_statistics(spec, image_extractors, batch_size)
         num_ref = int(next(iter(ref_stats.values()))["num_images"])
         report["protocol"]["reference"] = spec.describe() | {"num_images": num_ref}
         _distances(report, wanted, gen, ref_stats, kid_subsets, kid_subset_size, seed)
@@ -149,6 +159,12 @@ def evaluate(
         scorer = extractors["clip"]
         text = scorer.text_embeddings(list(prompts))
         report["metrics"][CLIP_SCORE] = clip_score_from_embeddings(gen["clip"]["features"], text)
+    if IDENTITY in wanted:
+        from facegen.evaluation.identity import reference_scores
+
+        report["metrics"].update(reference_scores(gen["identity"]["features"], person))
+        source = "descriptors given" if isinstance(identity_ref, torch.Tensor) else str(identity_ref)
+        report["protocol"]["identity"]["reference"] = {"source": source, "num_photos": len(person)}
     return report
 
 
@@ -212,6 +228,8 @@ def format_report_table(report: dict[str, Any]) -> str:
         rows.append((name, text, "lower" if name in LOWER_IS_BETTER else "higher"))
         if name == ATTR_CONSISTENCY and values.get("attr_consistency_real") is not None:
             rows.append(("  real faces", f"{values['attr_consistency_real']:.4f}", "(ceiling)"))
+        if name == IDENTITY:
+            rows.append(("  same person (< 0.6)", f"{values['identity_kept']:.4f}", "higher"))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
     lines.append(f"generated: {protocol['num_generated']} images at {protocol['image_size']}px")

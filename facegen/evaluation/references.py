@@ -19,13 +19,13 @@ import numpy as np
 import torch
 from safetensors.numpy import load_file, save
 
+from facegen.config import CELEBA_CROP
 from facegen.data import PREPROCESSING, SPLITS, ImageCache, load_or_build_cache
 from facegen.evaluation.distances import gaussian_statistics
 from facegen.evaluation.features import FeatureExtractor, extract_features
-from facegen.utils.io import atomic_write_bytes
+from facegen.utils.io import atomic_write_bytes, cache_root
 
 REFERENCE_KINDS = ("celeba", "folder")
-CELEBA_CROP = 178
 MAX_STORED_FEATURES = 10_000  # KID uses subsets of at most 1,000, so a seeded 10k sample loses nothing
 
 
@@ -73,8 +73,7 @@ def parse_reference(
 
 
 def refstats_dir() -> Path:
-    base = os.environ.get("FACEGEN_CACHE_DIR") or Path.home() / ".cache" / "facegen"
-    return Path(base).expanduser() / "refstats"
+    return cache_root() / "refstats"
 
 
 def reference_images(spec: ReferenceSpec) -> ImageCache:

@@ -17,6 +17,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from facegen.conditioning import Condition
+from facegen.models.backbone import Backbone
 from facegen.models.positional import apply_rope, grid_positions, rope_2d_cos_sin, sincos_2d_embedding
 from facegen.models.registry import register_model
 
@@ -144,7 +145,7 @@ class FinalLayer(nn.Module):
         return self.linear(modulate(self.norm(x), shift, scale))
 
 
-class DiT(nn.Module):
+class DiT(Backbone):
     """``net(x [B, C, H, W], t [B] in [0, 1], cond=None) -> [B, C, H, W]``; exactly zero at initialisation."""
 
     def __init__(

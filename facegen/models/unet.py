@@ -18,6 +18,7 @@ from torch import nn
 
 from facegen.conditioning import Condition
 from facegen.data.attributes import CELEBA_ATTRIBUTES
+from facegen.models.backbone import Backbone
 from facegen.models.registry import register_model
 
 
@@ -37,13 +38,15 @@ UNET_PRESETS: dict[str, UNetPreset] = {
 }
 
 
-class UNet(nn.Module):
+class UNet(Backbone):
     """``net(x [B, C, H, W], t [B] in [0, 1], cond=None) -> [B, C, H, W]``.
 
     Attention heads are sized by ``head_dim`` (as ADM's ``num_head_channels``), so wider levels get more heads.
     The mid block always attends; ``attention_resolutions`` that no level reaches are ignored, so one preset
     serves several image sizes. Weights keep diffusers' default init (the output conv is not zeroed).
     """
+
+    channels_last = True
 
     def __init__(
         self,

@@ -1,15 +1,17 @@
-"""Training objectives: loss objects ``(net, images, cond) -> loss`` plus the sampling field they imply."""
+"""Training objectives: loss objects ``(net, images, cond) -> loss`` plus the samplers they allow (one
+:class:`Objective` interface; the names live in ``facegen.objective_names``)."""
 
+from facegen.objectives.base import Objective
 from facegen.objectives.ddpm import DDPM
 from facegen.objectives.rectified_flow import RectifiedFlow, VelocityField
 
 OBJECTIVES = {"rectified_flow": RectifiedFlow, "ddpm": DDPM}
 
 
-def build_objective(name: str = "rectified_flow", **options) -> RectifiedFlow | DDPM:
+def build_objective(name: str = "rectified_flow", **options) -> Objective:
     if name not in OBJECTIVES:
         raise ValueError(f"unknown objective {name!r}; choose one of {sorted(OBJECTIVES)}")
     return OBJECTIVES[name](**options)
 
 
-__all__ = ["DDPM", "OBJECTIVES", "RectifiedFlow", "VelocityField", "build_objective"]
+__all__ = ["DDPM", "OBJECTIVES", "Objective", "RectifiedFlow", "VelocityField", "build_objective"]

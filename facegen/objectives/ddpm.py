@@ -18,15 +18,15 @@ import torch.nn as nn
 from diffusers import DDPMScheduler
 
 from facegen.conditioning import Condition, guided
-from facegen.samplers.ode import ODE_SAMPLERS
-from facegen.samplers.schedulers import SCHEDULER_SAMPLERS, ModelFn, invert_ddim, sample_scheduler
+from facegen.objectives.base import SamplerChoice
+from facegen.samplers.schedulers import ModelFn, invert_ddim, sample_scheduler
 
 _PREDICTION_TYPES = {"eps": "epsilon", "v": "v_prediction"}
 _BETA_SCHEDULES = {"linear": "linear", "cosine": "squaredcos_cap_v2"}  # cosine: Nichol & Dhariwal 2021
 
 
-class DDPM:
-    samplers: tuple[str, ...] = SCHEDULER_SAMPLERS
+class DDPM(SamplerChoice, name="ddpm"):
+    """``eta``: the DDIM sampler's stochasticity (``sampler.eta``; 0 = the deterministic DDIM ODE)."""
 
     def __init__(
         self,
@@ -35,6 +35,7 @@ class DDPM:
         num_train_timesteps: int = 1000,
         beta_start: float = 1e-4,
         beta_end: float = 0.02,
+        eta: float = 0.0,
     ) -> None:
         if prediction not in _PREDICTION_TYPES:
             raise ValueError(f"prediction must be 'eps' or 'v', got {prediction!r}")
@@ -42,6 +43,7 @@ class DDPM:
             raise ValueError(f"schedule must be 'linear' or 'cosine', got {schedule!r}")
         self.prediction = prediction
         self.schedule = schedule
+        self.eta = eta
         self.noise_scheduler = DDPMScheduler(
             num_train_timesteps=num_train_timesteps,
             beta_start=beta_start,
@@ -85,30 +87,23 @@ class DDPM:
         self,
         net: nn.Module,
         noise: torch.Tensor,
-        sampler: str = "ddim",
+        sampler: str | None = None,
         steps: int = 50,
         cond: Condition | None = None,
         guidance: float = 1.0,
         return_trajectory: bool = False,
         progress: bool = False,
-        eta: float = 0.0,
-        generator: torch.Generator | None = None,
         start: float = 0.0,
     ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """Images from ``noise`` (standard normal); with ``return_trajectory`` also the steps + 1 states."""
-        if sampler not in self.samplers:
-            supported = ", ".join(self.samplers)
-            if sampler in ODE_SAMPLERS:
-                raise ValueError(f"{sampler} is an ODE sampler for rectified_flow; ddpm supports {supported}")
-            raise ValueError(f"unknown sampler {sampler!r}; ddpm supports {supported}")
+        name = self._sampler(sampler)
         return sample_scheduler(
             self.model_fn(net, cond, guidance),
             noise,
-            sampler,
+            name,
             steps,
             train_config=self.noise_scheduler.config,
-            eta=eta,
-            generator=generator,
+            eta=self.eta if name == "ddim" else 0.0,  # eta belongs to DDIM; the other samplers have their own noise
             return_trajectory=return_trajectory,
             progress=progress,
             start=start,

@@ -17,13 +17,15 @@ import torch
 import torch.nn as nn
 
 from facegen.conditioning import Condition, guided
+from facegen.objective_names import OBJECTIVE_CHOICES
+from facegen.objectives.base import SamplerChoice
 from facegen.samplers.ode import sample_ode
 
 VelocityField = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (t, x) -> v, t a scalar tensor
 
 
-class RectifiedFlow:
-    samplers = ("heun", "euler", "dopri5")
+class RectifiedFlow(SamplerChoice, name="rectified_flow"):
+    """``rtol``/``atol``: the tolerances of the adaptive dopri5 sampler (``sampler.rtol/atol``)."""
 
     def __init__(
         self,
@@ -32,8 +34,10 @@ class RectifiedFlow:
         logit_mean: float = 0.0,
         logit_std: float = 1.0,
         t_eps: float = 0.05,
+        rtol: float = 1e-4,
+        atol: float = 1e-4,
     ) -> None:
-        if prediction not in ("velocity", "x"):
+        if prediction not in OBJECTIVE_CHOICES[self.name]["prediction"]:
             raise ValueError(f"prediction must be 'velocity' or 'x', got {prediction!r}")
         if time_sampling not in ("uniform", "logit_normal"):
             raise ValueError(f"time_sampling must be 'uniform' or 'logit_normal', got {time_sampling!r}")
@@ -42,6 +46,7 @@ class RectifiedFlow:
         self.logit_mean = logit_mean
         self.logit_std = logit_std
         self.t_eps = t_eps
+        self.rtol, self.atol = rtol, atol
 
     def sample_time(self, n: int, device: torch.device | str = "cpu") -> torch.Tensor:
         if self.time_sampling == "uniform":
@@ -80,28 +85,22 @@ class RectifiedFlow:
 
         return velocity_field
 
-    def _check_sampler(self, sampler: str) -> None:
-        if sampler not in self.samplers:
-            raise ValueError(f"rectified_flow samples with {', '.join(self.samplers)}; {sampler!r} is not one of them")
-
     def sample(
         self,
         net: nn.Module,
         noise: torch.Tensor,
-        sampler: str = "heun",
+        sampler: str | None = None,
         steps: int = 50,
         cond: Condition | None = None,
         guidance: float = 1.0,
         return_trajectory: bool = False,
         progress: bool = False,
         start: float = 0.0,
-        rtol: float = 1e-4,
-        atol: float = 1e-4,
-    ):
+    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """Noise (or a partly inverted image at time ``start``) -> images at t = 1."""
-        self._check_sampler(sampler)
         field = self.field(net, cond, guidance)
-        return sample_ode(field, noise, sampler, steps, rtol, atol, return_trajectory, progress, t_start=start)
+        method = self._sampler(sampler)
+        return sample_ode(field, noise, method, steps, self.rtol, self.atol, return_trajectory, progress, t_start=start)
 
     def invert(
         self,
@@ -112,9 +111,8 @@ class RectifiedFlow:
         guidance: float = 1.0,
         progress: bool = False,
         strength: float = 1.0,
-        sampler: str = "heun",
     ) -> torch.Tensor:
-        """ODE inversion: run the flow backwards from the images (t = 1) to t = 1 - strength (1: pure noise)."""
-        self._check_sampler(sampler)
+        """ODE inversion with Heun (deterministic, second order): from the images (t = 1) back to t = 1 - strength
+        (1: pure noise)."""
         field = self.field(net, cond, guidance)
-        return sample_ode(field, images, sampler, steps, progress=progress, t_start=1.0, t_end=1.0 - strength)
+        return sample_ode(field, images, "heun", steps, progress=progress, t_start=1.0, t_end=1.0 - strength)

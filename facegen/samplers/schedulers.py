@@ -15,7 +15,6 @@ from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from tqdm.auto import tqdm
 
 ModelFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x, integer timesteps [B]) -> model output
-SCHEDULER_SAMPLERS = ("ddpm", "ddim", "dpm++")
 
 # "trailing" spacing starts sampling at the last training timestep, where x_T really is (almost) pure noise;
 # diffusers' default "leading" starts below it (Lin et al. 2023, "Common Diffusion Noise Schedules ... Flawed").
@@ -25,6 +24,7 @@ _SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict]] = {
     "ddim": (DDIMScheduler, {}),
     "dpm++": (DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver++"}),
 }
+SCHEDULER_SAMPLERS = tuple(_SCHEDULERS)
 
 
 def make_scheduler(name: str, train_config: Mapping) -> SchedulerMixin:

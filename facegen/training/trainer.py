@@ -1,14 +1,19 @@
-"""The training loop: cached faces -> objective loss -> AdamW + EMA, with checkpoints, samples and logs.
+"""The training loop: cached faces -> objective loss -> AdamW + EMA, with checkpoints and logs. Sample grids and
+evaluation come in as callbacks (``facegen.run`` wires them), so this package never imports the pipeline.
 
 Single process, ``torchrun --nproc_per_node N`` and ``accelerate launch`` all go through accelerate (DDP).
 
 Exact resume: the data order is a pure function of (seed, step) and every step reseeds the RNG from
 (seed, step, rank), so a run stopped and resumed from a checkpoint draws the same batches, noise and times as an
 uninterrupted one; on CPU in fp32 it logs the same losses.
+
+On CUDA: the caches live on the device when they fit (a batch is a gather there), fused AdamW, autotuned cuDNN,
+channels-last UNets, DDP gradients as views of its buckets. The CPU path keeps memory maps and the default AdamW.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import replace
@@ -16,10 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from accelerate import Accelerator
+from accelerate import Accelerator, DistributedDataParallelKwargs
 from tqdm.auto import tqdm
 
-from facegen.autoencoders import latent_shape
 from facegen.builders import (
     autoencoder_from_config,
     cache_from_config,
@@ -27,25 +31,16 @@ from facegen.builders import (
     model_from_config,
     objective_from_config,
 )
+from facegen.checkpoint import claim_run_dir, load_checkpoint, prune_checkpoints, save_checkpoint
 from facegen.conditioning import Condition
 from facegen.conditioning.attributes import hide_attributes
 from facegen.conditioning.text import drop_text
-from facegen.config import Config, resolved_sampler, save_config
-from facegen.data import random_hflip
-from facegen.data.cache import ImageCache
+from facegen.config import Config, save_config
 from facegen.models import count_parameters
-from facegen.training.checkpoint import (
-    claim_run_dir,
-    load_best,
-    load_checkpoint,
-    mark_best,
-    prune_checkpoints,
-    save_checkpoint,
-)
+from facegen.training.callbacks import Callback
 from facegen.training.ema import EMA
 from facegen.training.logging import RunLogger
 from facegen.utils.hardware import configure_cpu_threads, describe_cpu, resolve_precision
-from facegen.utils.images import grid, save_gif, save_png, trajectory_frames, trajectory_strip
 from facegen.utils.io import atomic_write_json
 
 
@@ -64,40 +59,58 @@ def warmup_cosine(warmup: int, total: int, min_ratio: float, schedule: str):
 
 
 class BatchOrder:
-    """Which cache rows each rank trains on at each step: a seeded permutation per epoch, split across ranks."""
+    """Which cache rows each rank trains on at each step: a seeded permutation per epoch, split across ranks.
 
-    def __init__(self, num_items: int, global_batch: int, rank: int, world: int, seed: int) -> None:
+    The permutation lives on ``device`` (the cache's), so a step's indices never cross from the host.
+    """
+
+    def __init__(
+        self, num_items: int, global_batch: int, rank: int, world: int, seed: int, device: torch.device | str = "cpu"
+    ) -> None:
         if global_batch % world:
             raise ValueError(f"train.batch_size={global_batch} must be divisible by the {world} processes")
         if num_items < global_batch:
             raise ValueError(f"the dataset has {num_items} images, fewer than train.batch_size={global_batch}")
         self.n, self.global_batch, self.local = num_items, global_batch, global_batch // world
-        self.rank, self.seed = rank, seed
+        self.rank, self.seed, self.device = rank, seed, torch.device(device)
         self.steps_per_epoch = num_items // global_batch  # drop the ragged tail, as DataLoader(drop_last)
         self._epoch, self._perm = -1, None
 
-    def indices(self, step: int) -> np.ndarray:
+    def indices(self, step: int) -> torch.Tensor:
         epoch, within = divmod(step, self.steps_per_epoch)
         if epoch != self._epoch:
             self._epoch = epoch
-            self._perm = np.random.default_rng([self.seed, epoch]).permutation(self.n)
+            permutation = np.random.default_rng([self.seed, epoch]).permutation(self.n)
+            self._perm = torch.from_numpy(permutation).to(self.device)
         start = within * self.global_batch + self.rank * self.local
-        return np.sort(self._perm[start : start + self.local])  # sorted reads are kinder to a memory map
+        return self._perm[start : start + self.local].sort().values  # sorted reads are kinder to a memory map
 
 
 def step_seed(seed: int, step: int, rank: int) -> int:
     return int(np.random.SeedSequence([seed, step, rank]).generate_state(1)[0])
 
 
+def optimizer_options(device: torch.device) -> dict:
+    """Fused AdamW on CUDA: one kernel for all parameters instead of a loop of small ones per step."""
+    return {"fused": True} if device.type == "cuda" else {}
+
+
 class Trainer:
-    def __init__(self, cfg: Config, resume: str | None = None, overwrite: bool = False) -> None:
-        self.cfg = cfg
+    """``Trainer(cfg, resume, overwrite, callbacks).train(stop_at)``; ``callbacks`` run every ``callback.every``
+    steps (sample grids, evaluation: see ``facegen.run``)."""
+
+    def __init__(
+        self, cfg: Config, resume: str | None = None, overwrite: bool = False, callbacks: tuple[Callback, ...] = ()
+    ) -> None:
+        self.cfg, self.callbacks = cfg, tuple(callbacks)
         tc = cfg.train
         device = "cuda" if torch.cuda.is_available() else "cpu"
         self.precision = resolve_precision(tc.mixed_precision, device)
         self.threads = configure_cpu_threads(tc.num_threads) if device == "cpu" else None
         self.accelerator = Accelerator(
-            mixed_precision={"fp32": "no"}.get(self.precision, self.precision), cpu=device == "cpu"
+            mixed_precision={"fp32": "no"}.get(self.precision, self.precision),
+            cpu=device == "cpu",
+            kwargs_handlers=[DistributedDataParallelKwargs(gradient_as_bucket_view=True)],  # no gradient copy
         )
         acc = self.accelerator
         acc.print(
@@ -107,6 +120,7 @@ class Trainer:
         if acc.device.type == "cuda":
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
+            torch.backends.cudnn.benchmark = True  # the same shapes every step: autotuned convolutions pay off
         self.run_dir = cfg.run_dir
         self.ckpt_root = self.run_dir / "checkpoints"
         claim_run_dir(self.run_dir, resume, overwrite, writer=acc.is_main_process)  # before any work or write
@@ -117,40 +131,47 @@ class Trainer:
             raise ValueError(
                 f"conditioning.type=attributes needs a dataset with attributes; {cfg.data.dataset} has none"
             )
-        self.encoded = not isinstance(self.data, ImageCache)
-        self.order = BatchOrder(len(self.data), tc.batch_size, acc.process_index, acc.num_processes, cfg.seed)
+        if self.data.to(acc.device):
+            acc.print(f"data on {acc.device}: {self.data.nbytes() / 2**20:.0f} MiB")
+        self.order = BatchOrder(
+            len(self.data), tc.batch_size, acc.process_index, acc.num_processes, cfg.seed, self.data.device
+        )
+        if self.order.local % tc.grad_accum:
+            raise ValueError(
+                f"train.grad_accum={tc.grad_accum} must divide the per-process batch {self.order.local} "
+                f"(train.batch_size={tc.batch_size} over {acc.num_processes} processes)"
+            )
 
         torch.manual_seed(cfg.seed)  # identical initial weights on every rank
         model = model_from_config(cfg, self.autoencoder)
+        cuda = acc.device.type == "cuda"
+        self.memory_format = torch.channels_last if cuda and model.channels_last else torch.contiguous_format
+        model.to(acc.device, memory_format=self.memory_format)  # before the optimizer: fused AdamW checks devices
         self.ema = EMA(model, tc.ema_decay)
         optimizer = torch.optim.AdamW(
-            model.parameters(), lr=tc.lr, betas=(tc.beta1, tc.beta2), weight_decay=tc.weight_decay
+            model.parameters(),
+            lr=tc.lr,
+            betas=(tc.beta1, tc.beta2),
+            weight_decay=tc.weight_decay,
+            **optimizer_options(acc.device),
         )
         # Stepped by us once per optimizer step (accelerate would step a prepared scheduler once per process).
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, warmup_cosine(tc.warmup_steps, tc.max_steps, tc.min_lr / tc.lr, tc.lr_schedule)
         )
         self.model, self.optimizer = acc.prepare(model, optimizer)
-        self.ema.to(acc.device)
         self.forward_model = torch.compile(self.model) if tc.compile else self.model
         self.objective = objective_from_config(cfg)
         self.num_params = count_parameters(model)
         self.step = 0
-        self.semantic_terms: dict[str, torch.Tensor] = {}  # the semantic encoder's KL / BCE, for the logs
+        self._saved: tuple[int, Path | None] = (-1, None)  # (step, checkpoint) of the last save
+        self.auxiliary_terms: dict[str, torch.Tensor] = {}  # the backbone's auxiliary loss terms, for the logs
         if resume:
             self._resume(resume)
         if acc.is_main_process:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             save_config(cfg, self.run_dir / "config.yaml")
             self.logger = RunLogger(self.run_dir, resume_step=self.step if resume else None)
-        # Fixed noise (and, for conditional models, the attributes of the first training faces), so sample
-        # grids of successive steps are comparable.
-        shape = (tc.num_sample_images, *latent_shape(self.autoencoder, cfg.data.image_size))
-        self.sample_noise = torch.randn(shape, generator=torch.Generator().manual_seed(cfg.seed + 1))
-        self.sample_cond = None
-        if self.conditional:
-            rows = np.arange(min(tc.num_sample_images, len(self.data)))
-            self.sample_cond = self._condition(self.data.batch(rows), train=False)
 
     @property
     def conditional(self) -> bool:
@@ -161,22 +182,25 @@ class Trainer:
         return self.cfg.conditioning.semantic_dim > 0
 
     def _open_data(self):
-        """The uint8 image cache, or for latent / text training the encoded cache built from it."""
+        """The uint8 image cache, or for latent / text training the encoded cache built from it: both serve
+        ``batch(indices, flip)``."""
         cfg = self.cfg
         if cfg.autoencoder.name == "identity" and cfg.conditioning.type != "text":
             return cache_from_config(cfg)
         return encoded_cache_from_config(cfg, self.accelerator.device, self.autoencoder)
 
-    def _condition(self, batch: dict, train: bool = True) -> Condition | None:
-        """The batch's condition, with training-time hiding / dropout applied when ``train``."""
+    def condition(self, batch: dict, train: bool = True) -> Condition | None:
+        """The batch's condition on the training device, with training-time hiding / dropout when ``train``."""
         cc, device = self.cfg.conditioning, self.accelerator.device
         if cc.type == "attributes":
             attributes = batch["attributes"]
             if train:
-                attributes = hide_attributes(attributes, cc.cfg_dropout, cc.max_mask_rate)
-            return Condition(attributes=attributes.to(device))
+                with torch.device(attributes.device):  # its random draws on the data's device: no host round trip
+                    attributes = hide_attributes(attributes, cc.cfg_dropout, cc.max_mask_rate)
+            return Condition(attributes=attributes.to(device, non_blocking=True))
         if cc.type == "text":
-            cond = Condition(**{k: batch[k].to(device) for k in ("text_tokens", "text_mask", "text_pooled")})
+            names = ("text_tokens", "text_mask", "text_pooled")
+            cond = Condition(**{k: batch[k].to(device, non_blocking=True) for k in names})
             return drop_text(cond, cc.cfg_dropout) if train else cond
         return None
 
@@ -206,6 +230,9 @@ class Trainer:
         }
 
     def save(self) -> Path | None:
+        """Checkpoint this step (once: after a callback saved it, the path it saved); the path on rank 0."""
+        if self._saved[0] == self.step:
+            return self._saved[1]
         self.accelerator.wait_for_everyone()
         path = None
         if self.accelerator.is_main_process:
@@ -220,61 +247,8 @@ class Trainer:
             )
             prune_checkpoints(self.ckpt_root, self.cfg.train.keep_every)
         self.accelerator.wait_for_everyone()
+        self._saved = (self.step, path)
         return path
-
-    @torch.no_grad()
-    def log_samples(self) -> None:
-        """EMA samples from fixed noise: a grid and a noise-to-face trajectory, to disk and TensorBoard."""
-        device = self.accelerator.device
-        cond = self.sample_cond.map(lambda v: v.to(device)) if self.sample_cond is not None else None
-        with self.accelerator.autocast():
-            final, states = self.objective.sample(
-                self.ema.module.eval(),
-                self.sample_noise[: min(len(self.sample_noise), len(self.data))].to(device),  # as many as cond rows
-                resolved_sampler(self.cfg),
-                self.cfg.sampler.steps,
-                cond=cond,
-                guidance=self.cfg.sampler.cfg_scale,
-                return_trajectory=True,
-            )
-        states = [self.autoencoder.decode(s.float()).clamp(-1, 1).cpu() for s in states]
-        image = grid(states[-1])
-        save_png(image, self.run_dir / "samples" / f"step_{self.step:08d}.png")
-        save_gif(trajectory_frames(states), self.run_dir / "gifs" / f"step_{self.step:08d}.gif")
-        self.logger.image(self.step, "samples/ema", image)
-        self.logger.image(self.step, "samples/trajectory", trajectory_strip(states))
-
-    def evaluate(self) -> None:
-        """Checkpoint, score EMA samples (``eval.*``), log ``eval/<metric>`` and move ``best`` when it improves."""
-        from facegen.evaluation import is_better
-        from facegen.pipeline import FacePipeline
-        from facegen.scoring import score
-
-        ec, acc = self.cfg.eval, self.accelerator
-        path = self.save()
-        if acc.is_main_process:
-            pipe = FacePipeline(self.ema.module.eval(), self.objective, self.cfg, acc.device, self.autoencoder, path)
-            celeba_root = self.cfg.data.root if self.cfg.data.dataset == "celeba" else None
-            report = score(
-                pipe,
-                ec.metrics,
-                ec.num_samples,
-                ec.ref,
-                celeba_root,
-                seed=self.cfg.seed,
-                steps=ec.steps,
-                progress=False,
-                max_reference_images=ec.max_reference_images,
-                inception_weights=ec.inception_weights,
-            )
-            atomic_write_json(self.run_dir / "eval" / f"step_{self.step:08d}.json", report)
-            values = {name: report["metrics"][name] for name in ec.metrics}
-            self.logger.scalars(self.step, values, prefix="eval")
-            value = values[ec.best_metric]
-            best = load_best(self.ckpt_root)
-            if best is None or best["metric"] != ec.best_metric or is_better(ec.best_metric, value, best["value"]):
-                mark_best(self.ckpt_root, path, ec.best_metric, value)
-        acc.wait_for_everyone()
 
     def train(self, stop_at: int | None = None) -> dict:
         """Train until ``stop_at`` (default ``train.max_steps``) or ``train.max_minutes``; returns a summary."""
@@ -311,18 +285,17 @@ class Trainer:
                     rate = window_count * tc.batch_size / elapsed
                     if acc.is_main_process:
                         scalars = {"loss": mean_loss, "lr": lr, "images_per_sec": rate}
-                        scalars.update({k: v.item() for k, v in self.semantic_terms.items()})  # last step's
+                        scalars.update({k: v.item() for k, v in self.auxiliary_terms.items()})  # last step's
                         self.logger.scalars(self.step, scalars)
                         bar.set_postfix(loss=f"{mean_loss:.4f}", img_s=f"{rate:.1f}", lr=f"{lr:.2e}")
                     window_loss.zero_()
                     window_count, window_start = 0, time.perf_counter()
                 bar.update(1)
-                if tc.sample_every and self.step % tc.sample_every == 0 and acc.is_main_process:
-                    self.log_samples()
-                if self.cfg.eval.every and self.step % self.cfg.eval.every == 0:
-                    self.evaluate()  # saves the checkpoint it scores
-                elif self.step % tc.ckpt_every == 0:
-                    self.save()
+                for callback in self.callbacks:
+                    if callback.every and self.step % callback.every == 0:
+                        callback(self)
+                if self.step % tc.ckpt_every == 0:
+                    self.save()  # nothing to do when a callback (evaluation) saved this step
         except KeyboardInterrupt as err:
             acc.print(f"\ninterrupted at step {self.step}: saving a checkpoint before exiting")
             self.save()
@@ -331,42 +304,44 @@ class Trainer:
             ) from err
         finally:
             bar.close()
-        if self.step % tc.ckpt_every != 0:
-            self.save()
-        if tc.sample_every and self.step % tc.sample_every != 0 and acc.is_main_process:
-            self.log_samples()
+        self.save()
+        for callback in self.callbacks:
+            if callback.at_end and callback.every and self.step % callback.every != 0:
+                callback(self)
         return self._finish(time.perf_counter() - started, self.step - start_step)
 
     def _train_step(self) -> torch.Tensor:
-        acc = self.accelerator
-        torch.manual_seed(step_seed(self.cfg.seed, self.step, acc.process_index))
+        """One optimizer step over ``train.batch_size`` faces, in ``train.grad_accum`` micro-batches."""
+        cfg, acc, accum = self.cfg, self.accelerator, self.cfg.train.grad_accum
+        torch.manual_seed(step_seed(cfg.seed, self.step, acc.process_index))
         indices = self.order.indices(self.step)
-        if self.encoded:  # latents of mirrored faces were encoded ahead: pick them instead of flipping latents
-            flip = torch.rand(len(indices)) < 0.5 if self.cfg.data.flip else None
-            batch = self.data.batch(indices, flip)
-            images = batch["image"].to(acc.device, non_blocking=True)
-        else:
-            batch = self.data.batch(indices)
-            images = batch["image"].to(acc.device, non_blocking=True)
-            if self.cfg.data.flip:
-                images = random_hflip(images)
-        cond = self._condition(batch)
+        flip = torch.rand(len(indices), device=self.data.device) < 0.5 if cfg.data.flip else None
+        batch = self.data.batch(indices, flip)
+        images = batch["image"].to(acc.device, non_blocking=True).contiguous(memory_format=self.memory_format)
+        cond = self.condition(batch)
         if self.semantic:  # the clean faces ride along for the semantic encoder, inside the model's forward
             cond = replace(cond, reference=images)
         self.model.train()
-        with acc.autocast():
-            loss = self.objective(self.forward_model, images, cond)
-            if self.semantic:
-                regularizer, self.semantic_terms = self.unwrapped.cond_embedder.regularizer()
-                loss = loss + regularizer
         self.optimizer.zero_grad(set_to_none=True)
-        acc.backward(loss)
-        if self.cfg.train.grad_clip > 0:
-            acc.clip_grad_norm_(self.model.parameters(), self.cfg.train.grad_clip)
+        micro = len(images) // accum
+        total = torch.zeros((), device=acc.device)
+        for k in range(accum):
+            part = slice(k * micro, (k + 1) * micro)
+            # DDP all-reduces gradients on the last micro-batch only
+            with acc.no_sync(self.model) if k < accum - 1 else contextlib.nullcontext():
+                with acc.autocast():
+                    part_cond = None if cond is None else cond.map(lambda v: v[part])
+                    loss = self.objective.loss(self.forward_model, images[part], part_cond)
+                    auxiliary, self.auxiliary_terms = self.unwrapped.auxiliary_loss()
+                    loss = (loss + auxiliary) / accum
+                acc.backward(loss)
+            total += loss.detach()
+        if cfg.train.grad_clip > 0:
+            acc.clip_grad_norm_(self.model.parameters(), cfg.train.grad_clip)
         self.optimizer.step()
         self.scheduler.step()
         self.ema.update(self.unwrapped)
-        return loss
+        return total
 
     def _finish(self, seconds: float, steps: int) -> dict:
         """Check that every rank ended with the same weights, and write ``train_summary.json``."""
@@ -387,7 +362,3 @@ class Trainer:
             self.logger.close()
         acc.wait_for_everyone()
         return summary
-
-
-def train(cfg: Config, resume: str | None = None, stop_at: int | None = None, overwrite: bool = False) -> dict:
-    return Trainer(cfg, resume, overwrite).train(stop_at)

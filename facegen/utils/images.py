@@ -9,12 +9,12 @@ from PIL import Image
 from torchvision.utils import make_grid
 
 from facegen.utils.io import atomic_write_bytes
+from facegen.utils.pixels import to_uint8
 
 
 def to_uint8_hwc(images: torch.Tensor) -> torch.Tensor:
     """[-1, 1] float [..., 3, H, W] -> uint8 [..., H, W, 3]."""
-    x = ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return x.movedim(-3, -1)
+    return to_uint8(images.detach().cpu()).movedim(-3, -1)
 
 
 def to_pil(image: torch.Tensor) -> Image.Image:

@@ -1,11 +1,15 @@
-"""Atomic file writes: a crash at any moment leaves either the old file or the new one, never half of one."""
+"""Atomic writes of files and folders: a crash at any moment leaves either the old one or the new one, never half
+of one; and the one folder every cache lives under."""
 
 from __future__ import annotations
 
 import errno
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +63,36 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 def atomic_write_json(path: str | Path, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
+    """Where facegen caches data: ``cache_dir``, else ``$FACEGEN_CACHE_DIR``, else ``~/.cache/facegen``."""
+    return Path(cache_dir or os.environ.get("FACEGEN_CACHE_DIR") or Path.home() / ".cache" / "facegen").expanduser()
+
+
+def temporary_sibling(path: Path, kind: str = "tmp") -> Path:
+    """``.{kind}-{name}-{pid}`` beside ``path``: hidden, and the pid tells a live writer from a dead one."""
+    return path.with_name(f".{kind}-{path.name}-{os.getpid()}")
+
+
+@contextmanager
+def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """``with atomic_folder(out) as tmp:`` write into ``tmp``; when the block ends cleanly ``tmp`` is renamed to
+    ``out`` (replacing an older ``out``), when it raises ``tmp`` is removed. A folder named ``out`` is complete."""
+    path = Path(path).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_sibling(path)
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:  # a full disk or Ctrl-C mid-write: leave nothing half-written behind
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if path.exists():  # a rename cannot replace a non-empty folder: move the old one aside first
+        trash = temporary_sibling(path, "trash")
+        os.rename(path, trash)
+        os.rename(tmp, path)
+        shutil.rmtree(trash)
+    else:
+        os.rename(tmp, path)

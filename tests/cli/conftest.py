@@ -38,7 +38,7 @@ def tiny_config(out: Path, exp_name: str, *extra: str):
 def save_tiny_checkpoints(cfg, steps=(1, 2)) -> Path:
     """A run folder with checkpoints at ``steps`` holding freshly initialised weights."""
     from facegen.builders import model_from_config
-    from facegen.training.checkpoint import save_checkpoint
+    from facegen.checkpoint import save_checkpoint
 
     torch.manual_seed(0)
     state = model_from_config(cfg).state_dict()

@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
+from facegen.checkpoint import CheckpointError, RunExistsError
 from facegen.cli import build_parser, explain, main
 from facegen.config import MODEL_SIZES, ConfigError
-from facegen.training.checkpoint import CheckpointError, RunExistsError
 
 from .conftest import run_cli
 

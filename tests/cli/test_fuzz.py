@@ -54,6 +54,7 @@ def hand_written() -> list[Case]:
         Case("min_lr", [*TRAIN, "train.min_lr=1"], "train.min_lr"),
         Case("semantic_needs_attrs", [*TRAIN, "conditioning.semantic_dim=8"], "conditioning.semantic_dim"),
         Case("best_metric", [*TRAIN, "eval.best_metric=fid"], "eval.best_metric"),
+        Case("identity_in_run", [*TRAIN, "eval.metrics=[identity]", "eval.best_metric=identity"], "--identity-ref"),
         # Run names are plain folder names: nothing may land beside or above output_dir.
         Case("exp_dotdot", [*TRAIN, "exp_name=.."], "exp_name"),
         Case("exp_hidden", [*TRAIN, "exp_name=.hidden"], "exp_name"),

@@ -123,10 +123,10 @@ def test_guidance_is_applied():
 
 def test_bad_choices_are_explained():
     ddpm, noise = DDPM(), torch.randn(1, 3, 4, 4)
-    supported = "ddpm supports ddpm, ddim, dpm\\+\\+"
-    with pytest.raises(ValueError, match=f"euler is an ODE sampler for rectified_flow; {supported}"):
+    supported = r"ddpm samples with one of \['ddim', 'ddpm', 'dpm\+\+'\]"
+    with pytest.raises(ValueError, match=f"'euler' is a rectified_flow sampler; {supported}"):
         ddpm.sample(Zero(), noise, "euler")
-    with pytest.raises(ValueError, match=f"unknown sampler 'dpm'; {supported}"):
+    with pytest.raises(ValueError, match=f"'dpm' is an unknown sampler; {supported}"):
         ddpm.sample(Zero(), noise, "dpm")
     with pytest.raises(ValueError, match="prediction must be 'eps' or 'v'"):
         DDPM(prediction="velocity")

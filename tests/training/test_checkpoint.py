@@ -4,8 +4,7 @@ import os
 import pytest
 import torch
 
-from facegen.config import Config
-from facegen.training.checkpoint import (
+from facegen.checkpoint import (
     load_checkpoint,
     mark_best,
     prune_checkpoints,
@@ -13,6 +12,7 @@ from facegen.training.checkpoint import (
     save_checkpoint,
     step_dirs,
 )
+from facegen.config import Config
 
 
 def save(root, step, value=0.0):

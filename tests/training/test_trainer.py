@@ -11,7 +11,8 @@ import torch
 
 from facegen.config import load_config
 from facegen.pipeline import FacePipeline
-from facegen.training.trainer import BatchOrder, train, warmup_cosine
+from facegen.run import train
+from facegen.training.trainer import BatchOrder, warmup_cosine
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +179,72 @@ def test_ema_copies_first_then_warms_up_then_holds_its_decay():
     ema.update(model)
     assert torch.allclose(ema.module.weight, torch.full_like(model.weight, 1 + 2 * (1 - 2 / 11)))
     assert not ema.module.weight.requires_grad
+
+
+class Deterministic:
+    """A loss without random draws (noise, times), so micro-batches see exactly what the whole batch sees."""
+
+    def loss(self, net, images, cond=None):
+        return (net(images, torch.full((len(images),), 0.5), cond) - images).pow(2).mean()
+
+
+def test_gradient_accumulation_gives_the_whole_batch_gradient(celeba_root, cache_dir, tmp_path):
+    """batch 16 in one pass == batch 16 as 2 micro-batches of 8 (train.grad_accum=2), fp32 on the CPU."""
+    from facegen.training.trainer import Trainer
+
+    grads = []
+    for accum in (1, 2):
+        extra = {"train.batch_size": 16, "train.grad_accum": accum, "train.grad_clip": 0, "exp_name": f"a{accum}"}
+        trainer = Trainer(load_config(None, tiny_overrides(celeba_root, tmp_path, cache_dir, **extra)))
+        trainer.objective = Deterministic()
+        trainer._train_step()
+        grads.append([p.grad.clone() for p in trainer.unwrapped.parameters()])
+    for whole, accumulated in zip(*grads):
+        torch.testing.assert_close(accumulated, whole, rtol=1e-5, atol=1e-7)
+
+
+def test_grad_accum_must_divide_the_batch():
+    from facegen.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"train.grad_accum=3 must divide train.batch_size=16"):
+        load_config(None, ["train.batch_size=16", "train.grad_accum=3"])
+    with pytest.raises(ConfigError, match=r"train.grad_accum=0: must be >= 1"):
+        load_config(None, ["train.grad_accum=0"])
+
+
+def test_callbacks_run_every_n_steps_and_at_the_end(celeba_root, cache_dir, tmp_path):
+    from facegen.training.trainer import Trainer
+
+    class Counter:
+        def __init__(self, every, at_end):
+            self.every, self.at_end, self.steps = every, at_end, []
+
+        def __call__(self, trainer):
+            self.steps.append(trainer.step)
+
+    counters = [Counter(2, True), Counter(4, True), Counter(4, False), Counter(0, True)]
+    cfg = load_config(None, tiny_overrides(celeba_root, tmp_path, cache_dir, **{"train.max_steps": 5}))
+    Trainer(cfg, callbacks=counters).train()
+    assert [c.steps for c in counters] == [[2, 4, 5], [4, 5], [4], []]
+
+
+def test_training_never_imports_the_pipeline():
+    code = "import facegen.training.trainer, sys; assert 'facegen.pipeline' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def test_cuda_engine_choices_follow_the_device():
+    from facegen.models import build_model
+    from facegen.training.trainer import optimizer_options
+
+    assert optimizer_options(torch.device("cuda")) == {"fused": True}
+    assert optimizer_options(torch.device("cpu")) == {}  # the CPU path keeps the default (foreach) AdamW
+    assert build_model("unet", image_size=16, size="tiny").channels_last
+    assert not build_model("dit", image_size=16, size="tiny", patch_size=4).channels_last
+
+
+def test_batch_order_lives_on_the_data_device():
+    order = BatchOrder(20, 8, 0, 1, seed=3, device="cpu")
+    indices = order.indices(0)
+    assert isinstance(indices, torch.Tensor) and indices.device.type == "cpu"
+    assert torch.equal(indices, indices.sort().values) and len(indices.unique()) == 8

@@ -29,8 +29,9 @@ from safetensors.torch import load_file, save_file
 
 import facegen
 from facegen.config import Config, ConfigError, config_from_dict, read_yaml_mapping, save_config
-from facegen.utils.io import atomic_write_json, default_permissions
+from facegen.utils.io import atomic_folder, atomic_write_json, default_permissions
 
+# What atomic_folder (.tmp-NAME-PID, .trash-NAME-PID) and _swap_symlink leave behind when their process dies.
 TEMPORARY = re.compile(r"^\.(?:tmp|trash)-step_\d+-(\d+)$|^\.(?:latest|best)\.(\d+)\.tmp$")
 # What a run writes into its folder: cleared when a run starts over in the same folder (--overwrite).
 RUN_OUTPUTS = ("checkpoints", "logs", "samples", "gifs", "eval", "metrics.jsonl", "train_summary.json", "config.yaml")
@@ -77,25 +78,10 @@ def save_checkpoint(
     extra_meta: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``ckpt_root/step_{step}`` atomically and point ``latest`` at it."""
-    ckpt_root = Path(ckpt_root)
-    ckpt_root.mkdir(parents=True, exist_ok=True)
-    final = ckpt_root / f"step_{step:08d}"
-    tmp = ckpt_root / f".tmp-{final.name}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    final = Path(ckpt_root) / f"step_{step:08d}"
+    with atomic_folder(final) as tmp:  # the same step saved again (e.g. after a resume) replaces it
         _write_checkpoint(tmp, step, cfg, model_state, ema_state, training_state, extra_meta)
-    except BaseException:  # a full disk or Ctrl-C mid-save: leave no half-written folder behind
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if final.exists():  # the same step saved again (e.g. after a resume): replace it
-        trash = ckpt_root / f".trash-{final.name}-{os.getpid()}"
-        os.rename(final, trash)
-        os.rename(tmp, final)
-        shutil.rmtree(trash)
-    else:
-        os.rename(tmp, final)
-    _swap_symlink(ckpt_root / "latest", final.name)
+    _swap_symlink(final.parent / "latest", final.name)
     return final
 
 

@@ -1,0 +1,68 @@
+"""What the trainer calls besides training, every ``every`` steps: the interface, and the sample grid it logs.
+
+Evaluation is a callback too, but it scores through the pipeline, so it lives in ``facegen.run``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+import torch
+
+from facegen.autoencoders import latent_shape
+from facegen.config import resolved_sampler
+from facegen.utils.images import grid, save_gif, save_png, trajectory_frames, trajectory_strip
+
+if TYPE_CHECKING:
+    from facegen.training.trainer import Trainer
+
+
+class Callback(Protocol):
+    every: int  # steps between calls; 0 = never
+    at_end: bool  # also called when training stops, unless it was just called at that step
+
+    def __call__(self, trainer: Trainer) -> None: ...
+
+
+class SampleLogger:
+    """EMA samples from fixed noise (and, for conditional models, the conditions of the first training faces), so
+    grids of successive steps are comparable: a grid and a noise-to-face trajectory, to disk and TensorBoard."""
+
+    at_end = True
+
+    def __init__(self, every: int, num_images: int, seed: int) -> None:
+        self.every, self.num_images, self.seed = every, num_images, seed
+        self.noise: torch.Tensor | None = None
+        self.cond = None
+
+    def _fix_inputs(self, trainer: Trainer) -> None:
+        cfg = trainer.cfg
+        shape = (min(self.num_images, len(trainer.data)), *latent_shape(trainer.autoencoder, cfg.data.image_size))
+        self.noise = torch.randn(shape, generator=torch.Generator().manual_seed(self.seed + 1))
+        if trainer.conditional:
+            self.cond = trainer.condition(trainer.data.batch(np.arange(len(self.noise))), train=False)
+
+    @torch.no_grad()
+    def __call__(self, trainer: Trainer) -> None:
+        if not trainer.accelerator.is_main_process:
+            return
+        if self.noise is None:
+            self._fix_inputs(trainer)
+        cfg, device = trainer.cfg, trainer.accelerator.device
+        with trainer.accelerator.autocast():
+            _, states = trainer.objective.sample(
+                trainer.ema.module.eval(),
+                self.noise.to(device),
+                resolved_sampler(cfg),
+                cfg.sampler.steps,
+                cond=self.cond,
+                guidance=cfg.sampler.cfg_scale,
+                return_trajectory=True,
+            )
+        states = [trainer.autoencoder.decode(s.float()).clamp(-1, 1).cpu() for s in states]
+        image, name = grid(states[-1]), f"step_{trainer.step:08d}"
+        save_png(image, trainer.run_dir / "samples" / f"{name}.png")
+        save_gif(trajectory_frames(states), trainer.run_dir / "gifs" / f"{name}.gif")
+        trainer.logger.image(trainer.step, "samples/ema", image)
+        trainer.logger.image(trainer.step, "samples/trajectory", trajectory_strip(states))
