@@ -434,9 +434,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     check_host(args.host, args.allow_remote)  # before the model loads
     check_port(args.host, args.port)
-    if args.checkpoint is not None and args.model is not None:
-        raise ValueError("give either --checkpoint (a training run) or --model (a pretrained model), not both")
-    serve(args.checkpoint, args.model, args.host, args.port, args.allow_remote, _device(args.device))
+    name = Path(str(args.checkpoint or args.model or "faces128")).name
+    if args.subject is not None:
+        name += f" + {Path(args.subject).stem}"
+    serve(_pipeline(args), name, args.host, args.port, args.allow_remote)
 
 
 def cmd_data_prepare(args: argparse.Namespace) -> None:
@@ -611,6 +612,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=number(int, Bound(1, 65535)), default=7860, help="TCP port")
     serve.add_argument("--allow-remote", action="store_true", help="allow a --host other machines can reach")
     serve.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    serve.add_argument("--subject", help="serve a person learned by `facegen personalize` (NAME.safetensors)")
     serve.set_defaults(func=cmd_serve)
 
     data = _subparser(sub, "data", "datasets and caches").add_subparsers(

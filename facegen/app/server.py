@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from pathlib import Path
 
 from fastapi import FastAPI
 
 from facegen.app.service import FaceService, Limits
+from facegen.pipeline import FacePipeline
 
 LOOPBACK_NAMES = ("localhost",)
 
@@ -34,8 +34,9 @@ def check_port(host: str, port: int) -> None:
         with socket.create_server((host, port)):
             pass
     except OSError as err:
-        raise OSError(
-            f"--host {host} --port {port}: cannot listen there ({err.strerror}); choose another --port"
+        reason = (err.strerror or str(err)).split(" (")[0]
+        raise ValueError(
+            f"--host {host} --port {port}: cannot listen there ({reason}); choose another --port"
         ) from None
 
 
@@ -51,21 +52,18 @@ def build_app(service: FaceService) -> FastAPI:
 
 
 def serve(
-    checkpoint: str | Path | None = None,
-    model: str | Path | None = None,
+    pipeline: FacePipeline,
+    name: str,
     host: str = "127.0.0.1",
     port: int = 7860,
     allow_remote: bool = False,
-    device: str | None = None,
     limits: Limits = Limits(),
 ) -> None:
+    """Serve a loaded pipeline (a base model, or one carrying a learned person) until interrupted."""
     import uvicorn
-
-    from facegen.pipeline import FacePipeline
 
     check_host(host, allow_remote)
     check_port(host, port)
-    pipeline = FacePipeline.load(checkpoint=checkpoint, model=model, device=device)
-    service = FaceService(pipeline, limits, name=Path(str(checkpoint or model or "faces128")).name)
+    service = FaceService(pipeline, limits, name=name)
     print(f"facegen: serving {service.name} on http://{host}:{port} (API: /api, docs: /api/docs)", flush=True)
     uvicorn.run(build_app(service), host=host, port=port, log_level="warning")

@@ -168,6 +168,7 @@ class FaceService:
         card = self.pipeline.checkpoint / "MODEL_CARD.md" if self.pipeline.checkpoint else None
         return {
             "name": self.name,
+            "subject": self.pipeline.subject.name if self.pipeline.subject is not None else None,
             "source": str(self.pipeline.checkpoint),
             "device": str(self.pipeline.device),
             "image_size": cfg.data.image_size,
