@@ -30,10 +30,10 @@ import torch
 from facegen.data import CELEBA_ATTRIBUTES, read_identity_file, read_partition_file
 from facegen.evaluation.identity import SAME_PERSON, FaceIdentity
 from facegen.personalization import PersonalizeOptions, personalize
+from facegen.personalization.subject import METHODS
 from facegen.pipeline import FacePipeline, load_face, predicted_attributes
 from facegen.utils.images import grid, save_png
 
-METHODS = ("textual-inversion", "lora", "dreambooth")
 TRAIN_PHOTOS = 5
 CONTROLS = ("Smiling", "Eyeglasses")
 

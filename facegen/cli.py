@@ -75,18 +75,23 @@ def _add_config_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. train.lr=1e-4")
 
 
-def _generation_parser(sub, name: str, help: str, out: str | None) -> argparse.ArgumentParser:
-    """A subcommand that loads a checkpoint and samples from it: the options they all share."""
-    parser = _subparser(sub, name, help)
+def _add_model_args(parser: argparse.ArgumentParser) -> None:
+    """Which model a command loads (read by ``_pipeline``) and on which device."""
     parser.add_argument(
         "--checkpoint", help="a training run folder (best, else latest) or checkpoint folder (default: --model)"
     )
     parser.add_argument(
         "--model", help="a pretrained model name (`facegen models`) or exported folder; default: faces128, bundled"
     )
+    parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+
+
+def _generation_parser(sub, name: str, help: str, out: str | None) -> argparse.ArgumentParser:
+    """A subcommand that loads a checkpoint and samples from it: the options they all share."""
+    parser = _subparser(sub, name, help)
+    _add_model_args(parser)
     parser.add_argument("--steps", type=COUNT, help="sampler steps (default: the run's sampler.steps)")
     parser.add_argument("--cfg-scale", type=SCALE, help="classifier-free guidance (1 = off; default: the run's)")
-    parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     parser.add_argument("--out", default=out, help="output folder" if out else "write the JSON report here")
     return parser
 
@@ -556,9 +561,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--method", choices=["textual-inversion", "lora", "dreambooth"], default="lora", help="what is trained"
     )
     person.add_argument("--out", required=True, help="the subject file to write, NAME.safetensors (preview: NAME.png)")
-    person.add_argument("--checkpoint", help="a training run or checkpoint folder as the base (default: --model)")
-    person.add_argument("--model", help="a pretrained base model name or folder; default: faces128, bundled")
-    person.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    _add_model_args(person)  # the base model
     person.add_argument("--steps", type=COUNT, default=200, help="training steps")
     person.add_argument("--batch-size", type=COUNT, default=8, help="latent photos per step (dreambooth: half prior)")
     person.add_argument(
@@ -606,12 +609,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(func=cmd_export)
 
     serve = _subparser(sub, "serve", "the web app and HTTP API on this machine (the app extra)")
-    serve.add_argument("--checkpoint", help="a training run or checkpoint folder (default: --model)")
-    serve.add_argument("--model", help="a pretrained model name or exported folder; default: faces128, bundled")
+    _add_model_args(serve)
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     serve.add_argument("--port", type=number(int, Bound(1, 65535)), default=7860, help="TCP port")
     serve.add_argument("--allow-remote", action="store_true", help="allow a --host other machines can reach")
-    serve.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
     serve.add_argument("--subject", help="serve a person learned by `facegen personalize` (NAME.safetensors)")
     serve.set_defaults(func=cmd_serve)
 

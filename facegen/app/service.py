@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from facegen.conditioning.attributes import create_attribute_vector, parse_attributes
-from facegen.config import OBJECTIVE_CHOICES, resolved_sampler
+from facegen.config import resolved_sampler
 from facegen.data.align import paste_back, try_align
 from facegen.pipeline import FacePipeline
 from facegen.utils.images import to_pil
@@ -161,7 +161,7 @@ class FaceService:
 
     @property
     def samplers(self) -> tuple[str, ...]:
-        return tuple(OBJECTIVE_CHOICES[self.pipeline.config.objective.name]["sampler"])
+        return tuple(self.pipeline.objective.samplers)
 
     def info(self) -> dict[str, Any]:
         cfg = self.pipeline.config
