@@ -25,12 +25,17 @@ import torch
 
 CONFIG = "configs/faces128.yaml"
 COMMON = ["train.lr_schedule=constant", "train.sample_every=0", "train.ckpt_every=250", "output_dir=runs/recipes"]
+# The DiT the comparison measured (configs/faces128.yaml was this DiT before the comparison chose the UNet)
+DIT = ["model.name=dit", "model.size=tiny", "model.dit.patch_size=2", "model.dit.hidden_size=256"]
+DIT += ["model.dit.depth=8", "model.dit.num_heads=4", "model.dit.mlp_dim=1024", "model.dit.rope=true"]
 CANDIDATES = {
-    "dit": [],
-    "dit_skip": ["model.long_skip=true"],
-    "dit_ddpm": ["objective.name=ddpm", "objective.prediction=eps", "objective.schedule=cosine", "sampler.name=ddim"],
-    "dit_wide": ["model.hidden_size=384", "model.depth=6", "model.num_heads=6", "model.mlp_dim=1536"],
-    "unet": ["model.name=unet", "model.size=small", "model.patch_size=2"],
+    "dit": DIT,
+    "dit_skip": [*DIT, "model.dit.long_skip=true"],
+    "dit_ddpm": [*DIT, "objective.name=ddpm", "objective.prediction=eps", "objective.schedule=cosine"]
+    + ["sampler.name=ddim"],
+    "dit_wide": [*DIT, "model.dit.hidden_size=384", "model.dit.depth=6", "model.dit.num_heads=6"]
+    + ["model.dit.mlp_dim=1536"],
+    "unet": ["model.name=unet", "model.size=small"],
 }
 CELEBA = "../shared/data/celeba"
 

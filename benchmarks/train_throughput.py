@@ -97,7 +97,7 @@ def bare_step(trainer: Trainer):
 
     def step() -> None:
         with trainer.accelerator.autocast():
-            loss = trainer.objective.loss(trainer.forward_model, images)
+            loss = trainer.loss_fn(trainer.model, images, None)
         trainer.optimizer.zero_grad(set_to_none=True)
         trainer.accelerator.backward(loss)
         trainer.optimizer.step()
@@ -107,10 +107,10 @@ def bare_step(trainer: Trainer):
 
 def step_flops(trainer: Trainer) -> int:
     """FLOPs of one training step (matmuls, convolutions, attention; forward and backward), counted eagerly."""
-    compiled, trainer.forward_model = trainer.forward_model, trainer.model
+    compiled, trainer.loss_fn = trainer.loss_fn, trainer.objective.loss
     with FlopCounterMode(display=False) as counter:
         trainer._train_step()
-    trainer.forward_model = compiled
+    trainer.loss_fn = compiled
     trainer.step += 1
     return counter.get_total_flops()
 
@@ -166,7 +166,8 @@ def measure(trainer: Trainer, steps: int, warmup: int) -> dict:
     )
     batch = cfg.train.batch_size
     return {
-        "model": f"{cfg.model.name}-{cfg.model.size}" + (f"/{cfg.model.patch_size}" if cfg.model.name == "dit" else ""),
+        "model": f"{cfg.model.name}-{cfg.model.size}"
+        + (f"/{cfg.model.dit.patch_size}" if cfg.model.name == "dit" else ""),
         "params_m": round(trainer.num_params / 1e6, 2),
         "image_size": cfg.data.image_size,
         "autoencoder": cfg.autoencoder.name,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import warnings
+from typing import Any
 
 import torch.nn as nn
 
-from facegen.config import Config, ModelConfig
+from facegen.config import MODEL_SECTIONS, Config
 from facegen.models import build_model, model_options
 
 
@@ -34,7 +34,7 @@ def embedder_from_config(cfg: Config, in_channels: int, image_size: int) -> nn.M
     if cfg.model.name == "dit":  # the DiT adds the pooled vector to its timestep embedding: same width
         from facegen.models.dit import DIT_PRESETS
 
-        dim = cfg.model.hidden_size or DIT_PRESETS[cfg.model.size].hidden_size
+        dim = cfg.model.dit.hidden_size or DIT_PRESETS[cfg.model.size].hidden_size
     if cc.type == "attributes":
         from facegen.conditioning.attributes import AttributeEmbedder
 
@@ -56,7 +56,22 @@ def embedder_from_config(cfg: Config, in_channels: int, image_size: int) -> nn.M
 
     if cc.text_dim is None:
         raise ValueError("conditioning.text_dim is unknown: it is set from the text encoder when training starts")
-    return TextEmbedder(dim, cc.text_dim, with_tokens=with_tokens)
+    return TextEmbedder(dim, cc.text_dim, with_tokens=with_tokens, max_length=cc.max_text_length)
+
+
+def model_config_options(cfg: Config) -> dict[str, Any]:
+    """``{dotted config key: value}`` of what builds ``model.name``: the shared model keys its builder accepts
+    (size, grad_checkpointing) and every key of its own section ``model.<name>`` (nulls too: the preset's value).
+
+    The other backbones' sections build nothing: a config may switch ``model.name`` and leave them as they are.
+    """
+    accepted = set(model_options(cfg.model.name))
+    shared = [f.name for f in dataclasses.fields(cfg.model) if f.name != "name" and f.name not in MODEL_SECTIONS]
+    options = {f"model.{key}": getattr(cfg.model, key) for key in shared if key in accepted}
+    section = getattr(cfg.model, cfg.model.name) if cfg.model.name in MODEL_SECTIONS else None
+    if section is not None:
+        options |= {f"model.{cfg.model.name}.{key}": value for key, value in dataclasses.asdict(section).items()}
+    return options
 
 
 def model_from_config(cfg: Config, autoencoder=None) -> nn.Module:
@@ -66,18 +81,7 @@ def model_from_config(cfg: Config, autoencoder=None) -> nn.Module:
     if autoencoder is None:
         autoencoder = autoencoder_from_config(cfg)
     channels, size, _ = latent_shape(autoencoder, cfg.data.image_size)
-    accepted = set(model_options(cfg.model.name))
-    defaults = ModelConfig()
-    options = {}
-    for key, value in dataclasses.asdict(cfg.model).items():
-        if key == "name" or value is None:
-            continue
-        if key in accepted:
-            options[key] = value
-        elif value != getattr(defaults, key):  # e.g. a DiT patch size left in a config switched to model.name=unet
-            warnings.warn(
-                f"model.{key}={value!r} does not apply to model.name={cfg.model.name!r}: ignored", stacklevel=2
-            )
+    options = {key.rpartition(".")[2]: value for key, value in model_config_options(cfg).items() if value is not None}
     return build_model(
         cfg.model.name,
         image_size=size,

@@ -219,12 +219,12 @@ def _earlier_hint(folder: Path) -> str:
 
 def architecture_differences(checkpoint_cfg: Config, cfg: Config) -> list[str]:
     """``key: checkpoint value -> config value`` for every key that changes the model's weights."""
-    from facegen.models import model_options
+    from facegen.builders import model_config_options
 
     old, new = _flatten(checkpoint_cfg.to_dict()), _flatten(cfg.to_dict())
     keys = [k for k in new if any(k == a or k.startswith(a + ".") for a in ARCHITECTURE_KEYS)]
-    # model.* keys of the other backbone (a DiT patch size in a UNet config) build nothing: they may differ
-    applies = {"model.name", *(f"model.{option}" for option in model_options(cfg.model.name))}
+    # model.* keys of the other backbone (model.dit.* in a UNet config) build nothing: they may differ
+    applies = {"model.name", *model_config_options(cfg)}
     keys = [k for k in keys if not k.startswith("model.") or k in applies]
     # text_dim is filled in from the text encoder when training starts: unknown (null) matches anything
     return [

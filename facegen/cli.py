@@ -84,6 +84,11 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
         "--model", help="a pretrained model name (`facegen models`) or exported folder; default: faces128, bundled"
     )
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="sample through torch.compile: pays on a GPU over many batches; compiling takes minutes on a CPU",
+    )
 
 
 def _generation_parser(sub, name: str, help: str, out: str | None) -> argparse.ArgumentParser:
@@ -171,7 +176,9 @@ def _pipeline(args: argparse.Namespace, use_ema: bool = True):
         from facegen.personalization import load_subject
 
         subject = load_subject(subject)
-    pipe = FacePipeline.load(args.checkpoint, args.model, device=_device(args.device), use_ema=use_ema)
+    pipe = FacePipeline.load(
+        args.checkpoint, args.model, device=_device(args.device), use_ema=use_ema, compile=args.compile
+    )
     return pipe if subject is None else pipe.with_subject(subject)
 
 
@@ -483,9 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sample = _generation_parser(sub, "sample", "generate faces from a checkpoint", out="samples")
     sample.add_argument("--num-samples", type=COUNT, default=16, help="how many faces")
-    sample.add_argument(
-        "--sampler", choices=ALL_SAMPLERS, help="default: the run's"
-    )
+    sample.add_argument("--sampler", choices=ALL_SAMPLERS, help="default: the run's")
     sample.add_argument("--seed", type=SEED, default=0, help="noise seed: the same seed gives the same faces")
     sample.add_argument("--batch-size", type=COUNT, default=64, help="faces generated at once")
     sample.add_argument("--gif", action="store_true", help="also write trajectory.gif (noise to face)")

@@ -1,6 +1,6 @@
 """One typed config for every run: loaded from YAML, overridden with dotted ``key=value``, validated, saved resolved.
 
-cfg = load_config("configs/celeba32_tiny.yaml", ["train.lr=1e-4", "model.size=small"])
+cfg = load_config("configs/celeba32_tiny.yaml", ["train.lr=1e-4", "model.size=small", "model.dit.patch_size=2"])
 save_config(cfg, run_dir / "config.yaml")   # enough to rebuild the run without the original YAML
 """
 
@@ -42,26 +42,50 @@ class DataConfig:
 
 
 @dataclass
-class ModelConfig:
-    name: str = "dit"
-    size: str = "small"
+class DiTOptions:
+    """``model.dit``: options of the DiT backbone (unused while ``model.name`` is another backbone)."""
+
     patch_size: int = 2
     pos_embed: Literal["sincos", "learned", "none"] = "sincos"
     rope: bool = True
     qk_norm: bool = False
-    grad_checkpointing: bool = False
-    long_skip: bool = False  # DiT: U-ViT long skips between mirrored blocks
-    # Explicit overrides of the size preset (null = the preset's value). DiT:
+    long_skip: bool = False  # U-ViT long skips between mirrored blocks
+    # Explicit overrides of the size preset (null = the preset's value).
     hidden_size: int | None = None
     depth: int | None = None
     num_heads: int | None = None
     mlp_dim: int | None = None
-    # UNet:
+
+
+@dataclass
+class UNetOptions:
+    """``model.unet``: options of the UNet backbone; each overrides the size preset (null = the preset's value)."""
+
     base_channels: int | None = None
     channel_mult: list[int] | None = None
     layers_per_block: int | None = None
     attention_resolutions: list[int] | None = None
     head_dim: int | None = None
+
+
+@dataclass
+class ModelConfig:
+    """Keys every backbone shares, then one section per backbone; only ``model.<name>``'s section is built.
+
+    Older configs kept every backbone's options flat (``model.patch_size``); they still load (see
+    :func:`_nest_model_keys`) and are saved in this nested form.
+    """
+
+    name: str = "dit"
+    size: str = "small"
+    grad_checkpointing: bool = False
+    dit: DiTOptions = field(default_factory=DiTOptions)
+    unet: UNetOptions = field(default_factory=UNetOptions)
+
+
+# Backbone section of each backbone-specific option; every option belongs to exactly one backbone.
+MODEL_SECTIONS: dict[str, type] = {"dit": DiTOptions, "unet": UNetOptions}
+_OPTION_SECTION: dict[str, str] = {f.name: s for s, cls in MODEL_SECTIONS.items() for f in dataclasses.fields(cls)}
 
 
 @dataclass
@@ -204,9 +228,9 @@ BOUNDS: dict[str, Bound] = {
     "data.crop": POSITIVE,
     "data.max_images": POSITIVE,
     "data.num_workers": NON_NEGATIVE,
-    "model.patch_size": POSITIVE,
-    **{f"model.{k}": POSITIVE for k in ("hidden_size", "depth", "num_heads", "mlp_dim", "base_channels")},
-    **{f"model.{k}": POSITIVE for k in ("layers_per_block", "head_dim", "channel_mult", "attention_resolutions")},
+    **{f"model.dit.{k}": POSITIVE for k in ("patch_size", "hidden_size", "depth", "num_heads", "mlp_dim")},
+    **{f"model.unet.{k}": POSITIVE for k in ("base_channels", "layers_per_block", "head_dim", "channel_mult")},
+    "model.unet.attention_resolutions": POSITIVE,
     "conditioning.cfg_dropout": PROBABILITY,
     "conditioning.max_mask_rate": Bound(0, 1),
     "conditioning.dim": POSITIVE,
@@ -326,9 +350,14 @@ def _build(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
         raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {data!r}")
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(f"{prefix}{k}" for k in set(data) - set(names))
-    if unknown:
-        raise ConfigError(f"unknown key(s) {unknown}; valid keys here: {names}")
+    extra = sorted(map(str, set(data) - set(names)))
+    if extra:
+        # An option in the other backbone's section (model.unet.patch_size) says where it belongs.
+        in_section = cls in MODEL_SECTIONS.values()
+        hint = "".join(
+            f"; {k} belongs in model.{_OPTION_SECTION[k]}" for k in extra if in_section and k in _OPTION_SECTION
+        )
+        raise ConfigError(f"unknown key(s) {[prefix + k for k in extra]}; valid keys here: {names}{hint}")
     kwargs = {}
     for name in names:
         if name not in data:
@@ -349,6 +378,32 @@ def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
         if not isinstance(node, dict):
             raise ConfigError(f"{dotted}: {part} is not a section")
     node[leaf] = value
+
+
+def _nested_key(dotted: str) -> str:
+    """An older flat backbone key moves into its section (``model.patch_size`` -> ``model.dit.patch_size``)."""
+    parts = dotted.split(".")
+    if len(parts) > 1 and parts[0] == "model" and parts[1] in _OPTION_SECTION:
+        parts.insert(1, _OPTION_SECTION[parts[1]])
+    return ".".join(parts)
+
+
+def _nest_model_keys(tree: dict[str, Any]) -> None:
+    """Move the flat backbone options of an older config (``model: {patch_size: 2}``) into their sections."""
+    model = tree.get("model") if isinstance(tree, dict) else None
+    if not isinstance(model, dict):
+        return  # not a mapping: _build names it
+    for key in [k for k in model if k in _OPTION_SECTION]:
+        section = _OPTION_SECTION[key]
+        options = model.setdefault(section, {})
+        if not isinstance(options, dict):
+            raise ConfigError(f"model.{section}: expected a mapping, got {options!r}")
+        value = model.pop(key)
+        if options.setdefault(key, value) != value:
+            raise ConfigError(
+                f"model.{key}={value!r} and model.{section}.{key}={options[key]!r} disagree; "
+                f"keep only model.{section}.{key}"
+            )
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -389,8 +444,8 @@ def validate(cfg: Config) -> Config:
     checks = [
         (
             cfg.model.name != "dit"
-            or (cfg.data.image_size // LATENT_FACTOR[cfg.autoencoder.name]) % cfg.model.patch_size == 0,
-            "data.image_size (divided by the autoencoder's downsampling) must be divisible by model.patch_size",
+            or (cfg.data.image_size // LATENT_FACTOR[cfg.autoencoder.name]) % cfg.model.dit.patch_size == 0,
+            "data.image_size (divided by the autoencoder's downsampling) must be divisible by model.dit.patch_size",
         ),
         (cfg.model.name in MODEL_SIZES, f"model.name={cfg.model.name!r}: choose one of {list(MODEL_SIZES)}"),
         (
@@ -454,8 +509,11 @@ def resolved_sampler(cfg: Config, name: str | None = None) -> str:
 
 def config_from_dict(data: dict[str, Any], overrides: list[str] | tuple[str, ...] = ()) -> Config:
     tree = yaml.safe_load(yaml.safe_dump(data or {}))  # deep copy through plain types
+    _nest_model_keys(tree)
     for text in overrides:
-        _set_dotted(tree, *parse_override(text))
+        key, value = parse_override(text)
+        _set_dotted(tree, _nested_key(key), value)
+        _nest_model_keys(tree)  # a whole section set at once (model={patch_size: 4}) may hold flat keys
     return validate(_build(Config, tree))
 
 

@@ -11,7 +11,7 @@ alice = pipe.with_subject("alice.safetensors")                     # a person le
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence
 
@@ -25,7 +25,7 @@ from facegen.checkpoint import load_checkpoint
 from facegen.conditioning import Condition
 from facegen.conditioning.attributes import create_attribute_vector, parse_attributes
 from facegen.config import CELEBA_CROP, Config, resolved_sampler
-from facegen.utils.hardware import autocast_dtype, resolve_precision
+from facegen.utils.hardware import autocast_dtype, compile_options, resolve_precision
 from facegen.utils.images import grid, save_gif, save_png, trajectory_frames
 
 if TYPE_CHECKING:
@@ -118,23 +118,30 @@ class FacePipeline:
     checkpoint: Path | None = None
     _text_encoder: nn.Module | None = None
     subject: Subject | None = None  # a learned person (``with_subject``): in every condition this pipeline makes
+    compile: bool = False  # sample through ``torch.compile(net)`` (``sampling_net``)
+    _compiled: nn.Module | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def from_checkpoint(
-        cls, path: str | Path, device: str | torch.device | None = None, use_ema: bool = True
+        cls, path: str | Path, device: str | torch.device | None = None, use_ema: bool = True, compile: bool = False
     ) -> "FacePipeline":
-        """``path``: a checkpoint folder, or a run folder (its best checkpoint, else its latest)."""
+        """``path``: a checkpoint folder, or a run folder (its best checkpoint, else its latest).
+        ``compile``: sample through ``torch.compile`` (see ``sampling_net``)."""
         ckpt = load_checkpoint(path)
         device = torch.device(device) if device is not None else default_device()
         autoencoder = autoencoder_from_config(ckpt.config, device=device)
         net = model_from_config(ckpt.config, autoencoder)
         _load_weights(net, ckpt.weights(ema=use_ema), ckpt.path)
         net.to(device).eval().requires_grad_(False)
-        return cls(net, objective_from_config(ckpt.config), ckpt.config, device, autoencoder, ckpt.path)
+        objective = objective_from_config(ckpt.config)
+        return cls(net, objective, ckpt.config, device, autoencoder, ckpt.path, compile=compile)
 
     @classmethod
-    def from_pretrained(cls, name: str | Path = "faces128", device: str | torch.device | None = None) -> "FacePipeline":
-        """A bundled model by name (``facegen models`` lists them) or an exported model folder; works offline."""
+    def from_pretrained(
+        cls, name: str | Path = "faces128", device: str | torch.device | None = None, compile: bool = False
+    ) -> "FacePipeline":
+        """A bundled model by name (``facegen models`` lists them) or an exported model folder; works offline.
+        ``compile``: sample through ``torch.compile`` (see ``sampling_net``)."""
         from facegen.pretrained import load_model_folder, resolve_model_folder
 
         folder = resolve_model_folder(name)
@@ -144,20 +151,25 @@ class FacePipeline:
         net = model_from_config(config, autoencoder)
         _load_weights(net, weights, folder)
         net.to(device).eval().requires_grad_(False)
-        return cls(net, objective_from_config(config), config, device, autoencoder, folder)
+        return cls(net, objective_from_config(config), config, device, autoencoder, folder, compile=compile)
 
     @classmethod
     def load(
-        cls, checkpoint: str | Path | None = None, model: str | Path | None = None, device=None, use_ema: bool = True
+        cls,
+        checkpoint: str | Path | None = None,
+        model: str | Path | None = None,
+        device=None,
+        use_ema: bool = True,
+        compile: bool = False,
     ) -> "FacePipeline":
         """A training checkpoint when given, else the pretrained ``model`` (default: the bundled faces128)."""
         if checkpoint is not None and model is not None:
             raise ValueError("give either a checkpoint or a pretrained model, not both")
         if checkpoint is not None:
-            return cls.from_checkpoint(checkpoint, device=device, use_ema=use_ema)
+            return cls.from_checkpoint(checkpoint, device=device, use_ema=use_ema, compile=compile)
         from facegen.pretrained import DEFAULT_MODEL
 
-        return cls.from_pretrained(model or DEFAULT_MODEL, device=device)
+        return cls.from_pretrained(model or DEFAULT_MODEL, device=device, compile=compile)
 
     def with_subject(self, subject: str | Path | Subject) -> "FacePipeline":
         """This pipeline generating, editing and interpolating one learned person (a ``facegen personalize``
@@ -174,13 +186,26 @@ class FacePipeline:
         net = subject.adapt(self.net).to(self.device)
         return replace(self, net=net, subject=replace(subject, embedding=subject.embedding.float().cpu()))
 
-    def _steps(self, steps: int | None) -> int:
-        """The sampler steps asked for (None: the model's default); zero or fewer is an error, not the default."""
-        if steps is None:
-            return self.config.sampler.steps
-        if steps < 1:
+    def sampling_settings(self, steps: int | None = None, cfg_scale: float | None = None) -> tuple[int, float]:
+        """(steps, guidance) a sampling call uses: the model's ``sampler.steps`` / ``sampler.cfg_scale`` for None.
+        Steps below 1 or a negative scale are errors, never the default (what is run is what is reported)."""
+        steps = self.config.sampler.steps if steps is None else steps
+        guidance = self.config.sampler.cfg_scale if cfg_scale is None else cfg_scale
+        if not steps >= 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
-        return steps
+        if not guidance >= 0:  # also refuses NaN
+            raise ValueError(f"cfg_scale must be >= 0, got {guidance}")
+        return steps, guidance
+
+    @property
+    def sampling_net(self) -> nn.Module:
+        """The network sampling calls: ``net``, or with ``compile`` its ``torch.compile`` wrapper (built on first
+        use, one graph per input shape). Parameters, state_dict and the embedder stay on ``net``."""
+        if not self.compile:
+            return self.net
+        if self._compiled is None:
+            self._compiled = torch.compile(self.net, dynamic=False, **compile_options(self.device))
+        return self._compiled
 
     @property
     def text_encoder(self) -> nn.Module:
@@ -278,6 +303,7 @@ class FacePipeline:
         ``reference`` (a face; models with a semantic encoder): every sample is conditioned on its code, so they
         are variations of that face, still steerable by ``attributes``.
         """
+        steps, guidance = self.sampling_settings(steps, cfg_scale)
         noise = self.noise(num_samples, seed) if noise is None else noise
         cond = self.condition(attributes, len(noise), prompt)
         if reference is not None:
@@ -286,13 +312,14 @@ class FacePipeline:
             cond.semantic = code.expand(len(noise), -1)
         options = dict(
             sampler=resolved_sampler(self.config, sampler),
-            steps=self._steps(steps),
-            guidance=self.config.sampler.cfg_scale if cfg_scale is None else cfg_scale,
+            steps=steps,
+            guidance=guidance,
             return_trajectory=return_trajectory,
         )
+        net = self.sampling_net
 
         def run(x, c):
-            return self.objective.sample(self.net, x, cond=c, **options)
+            return self.objective.sample(net, x, cond=c, **options)
 
         out = self._batched(run, noise, cond, batch_size, progress, "generating")
         if return_trajectory:
@@ -334,6 +361,7 @@ class FacePipeline:
             raise ValueError("editing needs an attribute-conditioned model (conditioning.type=attributes)")
         if not 0 < strength <= 1:
             raise ValueError(f"strength must lie in (0, 1], got {strength}")
+        steps, scale = self.sampling_settings(steps, cfg_scale)
         use_semantic = self.semantic if use_semantic is None else use_semantic
         x = load_face(image, self.config.data.image_size)
         latent_x = self.autoencoder.encode(x.to(self.device)).cpu()
@@ -346,12 +374,11 @@ class FacePipeline:
             encoder = self.net.cond_embedder.encoder
             steered = encoder.steer(code.to(self.device), changed.to(self.device), semantic_margin)
             source_cond.semantic, target_cond.semantic = code, steered.cpu()
-        steps = self._steps(steps)
-        scale = self.config.sampler.cfg_scale if cfg_scale is None else cfg_scale
         sampler = resolved_sampler(self.config, None if self.config.objective.name == "ddpm" else "heun")
+        net = self.sampling_net
 
         def invert(chunk, c):
-            return self.objective.invert(self.net, chunk, steps=steps, cond=c, strength=strength)
+            return self.objective.invert(net, chunk, steps=steps, cond=c, strength=strength)
 
         latent = self._batched(invert, latent_x, source_cond, 1, False, "inverting", decode_outputs=False)
         results = {"input": x}
@@ -359,7 +386,7 @@ class FacePipeline:
 
             def regenerate(chunk, c, guidance=guidance):
                 return self.objective.sample(
-                    self.net, chunk, sampler=sampler, steps=steps, cond=c, guidance=guidance, start=1.0 - strength
+                    net, chunk, sampler=sampler, steps=steps, cond=c, guidance=guidance, start=1.0 - strength
                 )
 
             results[name] = self._batched(regenerate, latent, cond, 1, False, name).clamp(-1, 1)
@@ -377,6 +404,7 @@ class FacePipeline:
         """Frames [F, 3, S, S]: between two attribute sets (same noise) and/or two seeds (slerped noise)."""
         if attributes is None and seeds is None:
             raise ValueError("give attributes=(a, b), seeds=(s1, s2), or both")
+        steps, guidance = self.sampling_settings(steps, cfg_scale)
         weights = torch.linspace(0, 1, num_frames)
         if seeds is not None:
             a, b = self.noise(1, seeds[0])[0], self.noise(1, seeds[1])[0]
@@ -387,9 +415,7 @@ class FacePipeline:
         if attributes is not None:
             start, end = (attribute_matrix(a, 1)[0] for a in attributes)
             specs = torch.stack([(1 - w) * start + w * end for w in weights])
-        return self.generate(
-            num_frames, steps=steps, attributes=specs, cfg_scale=cfg_scale, noise=noise, progress=False
-        )
+        return self.generate(num_frames, steps=steps, attributes=specs, cfg_scale=guidance, noise=noise, progress=False)
 
     @staticmethod
     def save(images: torch.Tensor, out_dir: str | Path, trajectory: list[torch.Tensor] | None = None) -> Path:

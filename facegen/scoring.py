@@ -45,6 +45,7 @@ def score(
 ) -> dict[str, Any]:
     """Generate ``num_samples`` faces from ``pipe`` and evaluate them against ``ref`` (and, for ``identity``, against
     the person in the ``identity_ref`` folder of photos); returns the report."""
+    steps, guidance = pipe.sampling_settings(steps, cfg_scale)  # resolved once: what runs is what is reported
     person = None
     if IDENTITY in metrics:  # the person's photos are read first: one without a face fails before generating
         from facegen.evaluation.identity import IdentityFeatures
@@ -62,7 +63,7 @@ def score(
         num_samples,
         steps=steps,
         seed=seed,
-        cfg_scale=cfg_scale,
+        cfg_scale=guidance,
         batch_size=batch_size,
         progress=progress,
         attributes=attributes if kind == "attributes" else None,
@@ -86,8 +87,8 @@ def score(
     )
     report["protocol"].update(
         checkpoint=str(pipe.checkpoint) if pipe.checkpoint else None,
-        sampler_steps=steps or pipe.config.sampler.steps,
-        cfg_scale=pipe.config.sampler.cfg_scale if cfg_scale is None else cfg_scale,
+        sampler_steps=steps,
+        cfg_scale=guidance,
         generation_seed=seed,
     )
     if person is not None:

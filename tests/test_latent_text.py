@@ -69,9 +69,10 @@ def test_text_to_face_in_latent_space(celeba_root, shared_dir, tmp_path):
                 "autoencoder.name": "taef2",
                 "autoencoder.path": shared_dir / "weights" / "taef2",
                 "model.size": "tiny",
-                "model.depth": 1,
+                "model.dit.depth": 1,
                 "conditioning.type": "text",
                 "sampler.cfg_scale": 3.0,
+                "train.lr": 3e-3,  # two steps must move the zero-initialised adaLN enough to show the prompt
                 "train.sample_every": 2,  # sample logging with a text condition (it once read .attributes)
             },
         ),
@@ -175,7 +176,7 @@ def test_celeba128_latent_dit_attribute_config_runs(celeba_root, shared_dir, tmp
                 "data.max_images": 8,
                 "autoencoder.path": shared_dir / "weights" / "taef2",
                 "model.size": "tiny",
-                "model.depth": 1,
+                "model.dit.depth": 1,
             },
         ),
     )

@@ -11,10 +11,10 @@ from facegen.run import train
 CASES = {
     "dit-flow": {
         "model.name": "dit",
-        "model.patch_size": 4,
-        "model.depth": 2,
-        "model.hidden_size": 64,
-        "model.num_heads": 2,
+        "model.dit.patch_size": 4,
+        "model.dit.depth": 2,
+        "model.dit.hidden_size": 64,
+        "model.dit.num_heads": 2,
     },
     "unet-ddpm": {
         "model.name": "unet",
@@ -25,10 +25,10 @@ CASES = {
     },
     "dit-flow-semantic": {  # the conditional autoencoder: a jointly trained encoder's code of the face
         "model.name": "dit",
-        "model.patch_size": 4,
-        "model.depth": 2,
-        "model.hidden_size": 64,
-        "model.num_heads": 2,
+        "model.dit.patch_size": 4,
+        "model.dit.depth": 2,
+        "model.dit.hidden_size": 64,
+        "model.dit.num_heads": 2,
         "conditioning.semantic_dim": 16,
     },
 }

@@ -117,3 +117,7 @@ class AttributeEmbedder(nn.Module):
         return self.embed(cond)[2]
 
     forward = vector
+
+    def null_condition(self, batch_size: int, device: torch.device | str | None = None) -> Condition:
+        """The "nothing given" condition: every attribute unspecified, as ``Condition.dropped()`` makes it."""
+        return Condition(attributes=torch.zeros(batch_size, self.states.shape[0], device=device))

@@ -18,6 +18,8 @@ attributes (:meth:`SemanticEncoder.steer`).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -107,6 +109,12 @@ class SemanticEmbedder(nn.Module):
         return vector if resolved is None else self._add_code(vector, *resolved)
 
     forward = vector
+
+    def null_condition(self, batch_size: int, device: torch.device | str | None = None) -> Condition:
+        """The "nothing given" condition: the base embedder's and an all-zero code (no face). Unlike it,
+        ``Condition.dropped()`` keeps a given face: guidance steers the attributes, not the face."""
+        code = torch.zeros(batch_size, self.encoder.dim, device=device)
+        return replace(self.base.null_condition(batch_size, device), semantic=code)
 
     def _add_code(self, vector: torch.Tensor, code: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
         dtype = vector.dtype

@@ -15,11 +15,13 @@ class TextEmbedder(nn.Module):
     all tokens masked) still leaves cross-attention one key to attend to instead of a softmax over nothing.
     """
 
-    def __init__(self, dim: int, text_dim: int, with_tokens: bool = True) -> None:
+    def __init__(self, dim: int, text_dim: int, with_tokens: bool = True, max_length: int = 1) -> None:
         """``with_tokens=False`` for backbones that take only the pooled vector (the DiT): no token projection is
-        built, so every parameter gets a gradient (DDP refuses parameters that never do)."""
+        built, so every parameter gets a gradient (DDP refuses parameters that never do).
+        ``max_length``: tokens per caption in :meth:`null_condition`; the text encoder's, so the null condition
+        concatenates with real captions (the tokens are all masked, so the prediction does not depend on it)."""
         super().__init__()
-        self.dim = dim
+        self.dim, self.text_dim, self.max_length = dim, text_dim, max_length
         if with_tokens:
             self.proj = nn.Linear(text_dim, dim)
             self.null = nn.Parameter(torch.randn(1, 1, dim) * 0.02)
@@ -41,6 +43,16 @@ class TextEmbedder(nn.Module):
         return (*self.tokens(cond), self.vector(cond))
 
     forward = vector
+
+    def null_condition(self, batch_size: int, device: torch.device | str | None = None) -> Condition:
+        """The "nothing given" condition: the empty prompt as ``Condition.dropped()`` makes it (zeros, no visible
+        tokens), so only the learned null token is attended to."""
+        length = (batch_size, self.max_length)
+        return Condition(
+            text_tokens=torch.zeros(*length, self.text_dim, device=device),
+            text_mask=torch.zeros(length, dtype=torch.bool, device=device),
+            text_pooled=torch.zeros(batch_size, self.text_dim, device=device),
+        )
 
 
 def drop_text(cond: Condition, cfg_dropout: float) -> Condition:

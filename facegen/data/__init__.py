@@ -12,6 +12,7 @@ from facegen.data.cache import ImageCache, build_cache, cache_path_for, load_or_
 from facegen.data.celeba import SPLITS, CelebA
 from facegen.data.download import download_celeba, how_to_get_celeba
 from facegen.data.folder import IMAGE_EXTENSIONS, ImageFolder
+from facegen.data.prefetch import Prefetcher
 from facegen.data.transforms import PREPROCESSING, preprocess, random_hflip, to_model_range, to_uint8
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "ImageCache",
     "ImageFileDataset",
     "ImageFolder",
+    "Prefetcher",
     "build_cache",
     "build_dataset",
     "cache_path_for",

@@ -2,7 +2,9 @@
 and one gather of a batch's rows from either.
 
 On CUDA a cache that fits is copied to the device once (``to``), so a training batch is an index on the device:
-no host read, no blocking host-to-device copy per step. On the CPU the memory maps stay: the OS pages them in.
+no host read, no blocking host-to-device copy per step. One that does not fit stays memory-mapped, and
+``facegen.data.prefetch.Prefetcher`` gathers and copies its batches ahead on a thread (pinned, non-blocking).
+On the CPU the memory maps stay: the OS pages them in.
 """
 
 from __future__ import annotations

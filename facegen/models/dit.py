@@ -2,7 +2,8 @@
 
 The network predicts a tensor shaped like its input from ``(x, t, cond)``; it never knows which objective trains it.
 Conditioning enters only through ``cond_embedder``: a module mapping a ``Condition`` to [B, hidden] that is added to
-the timestep embedding ``c``, which drives every AdaLN modulation. Blocks never look inside the condition.
+the timestep embedding ``c``, which drives every AdaLN modulation (``cond=None`` is its ``null_condition``). Blocks
+never look inside the condition.
 """
 
 from __future__ import annotations
@@ -249,7 +250,9 @@ class DiT(Backbone):
         if self.pos_embed is not None:
             tokens = tokens + self.pos_embed
         c = self.t_embedder(t)
-        if self.cond_embedder is not None and cond is not None:
+        if self.cond_embedder is not None:
+            if cond is None:  # the unconditional prediction is the one trained: on the embedder's null condition
+                cond = self.cond_embedder.null_condition(x.shape[0], x.device)
             c = c + self.cond_embedder(cond)
         rope = None if self.rope_cos is None else (self.rope_cos, self.rope_sin)
         skips: list[torch.Tensor] = []

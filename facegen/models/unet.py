@@ -17,7 +17,6 @@ from diffusers import UNet2DConditionModel, UNet2DModel
 from torch import nn
 
 from facegen.conditioning import Condition
-from facegen.data.attributes import CELEBA_ATTRIBUTES
 from facegen.models.backbone import Backbone
 from facegen.models.registry import register_model
 
@@ -108,9 +107,8 @@ class UNet(Backbone):
         timesteps = t * 1000  # diffusers' sinusoidal time embedding is tuned for DDPM's [0, 1000] step range
         if self.cond_embedder is None:
             return self.unet(x, timesteps).sample
-        if cond is None:
-            # Cross-attention needs tokens, so "no condition" is the dropped one: every attribute unspecified.
-            cond = Condition(attributes=x.new_zeros(x.shape[0], len(CELEBA_ATTRIBUTES)))
+        if cond is None:  # cross-attention needs tokens: "no condition" is the embedder's own null one
+            cond = self.cond_embedder.null_condition(x.shape[0], x.device)
         tokens, mask, vector = self.cond_embedder.embed(cond)
         return self.unet(
             x,

@@ -3,11 +3,12 @@ evaluation come in as callbacks (``facegen.run`` wires them), so this package ne
 
 Single process, ``torchrun --nproc_per_node N`` and ``accelerate launch`` all go through accelerate (DDP).
 
-Exact resume: the data order is a pure function of (seed, step) and every step reseeds the RNG from
-(seed, step, rank), so a run stopped and resumed from a checkpoint draws the same batches, noise and times as an
+Exact resume: the data order and flips are a pure function of (seed, step, rank) and every step reseeds the RNG
+from (seed, step, rank), so a run stopped and resumed from a checkpoint draws the same batches, noise and times as an
 uninterrupted one; on CPU in fp32 it logs the same losses.
 
-On CUDA: the caches live on the device when they fit (a batch is a gather there), fused AdamW, autotuned cuDNN,
+On CUDA: the caches live on the device when they fit (a batch is a gather there; otherwise a thread prepares pinned
+batches ahead and copies them without blocking), fused AdamW, autotuned cuDNN,
 channels-last UNets, DDP gradients as views of its buckets. The CPU path keeps memory maps and the default AdamW.
 """
 
@@ -36,11 +37,12 @@ from facegen.conditioning import Condition
 from facegen.conditioning.attributes import hide_attributes
 from facegen.conditioning.text import drop_text
 from facegen.config import Config, save_config
+from facegen.data.prefetch import Prefetcher
 from facegen.models import count_parameters
 from facegen.training.callbacks import Callback
 from facegen.training.ema import EMA
 from facegen.training.logging import RunLogger
-from facegen.utils.hardware import configure_cpu_threads, describe_cpu, resolve_precision
+from facegen.utils.hardware import compile_options, configure_cpu_threads, describe_cpu, resolve_precision
 from facegen.utils.io import atomic_write_json
 
 
@@ -86,8 +88,12 @@ class BatchOrder:
         return self._perm[start : start + self.local].sort().values  # sorted reads are kinder to a memory map
 
 
-def step_seed(seed: int, step: int, rank: int) -> int:
-    return int(np.random.SeedSequence([seed, step, rank]).generate_state(1)[0])
+def step_seed(seed: int, step: int, rank: int, stream: int = 0) -> int:
+    """The seed of one step's random draws; ``stream`` > 0 names an independent stream (the flips)."""
+    return int(np.random.SeedSequence([seed, step, rank, *([stream] if stream else [])]).generate_state(1)[0])
+
+
+FLIP_STREAM = 1
 
 
 def optimizer_options(device: torch.device) -> dict:
@@ -131,8 +137,12 @@ class Trainer:
             raise ValueError(
                 f"conditioning.type=attributes needs a dataset with attributes; {cfg.data.dataset} has none"
             )
+        self.prefetcher = None
         if self.data.to(acc.device):
             acc.print(f"data on {acc.device}: {self.data.nbytes() / 2**20:.0f} MiB")
+        elif acc.device.type == "cuda":  # too big for the device: pinned copies prepared ahead on a thread
+            self.prefetcher = Prefetcher(self.data, self.plan, acc.device)
+            acc.print(f"data ({self.data.nbytes() / 2**20:.0f} MiB) stays on the host, prefetched to {acc.device}")
         self.order = BatchOrder(
             len(self.data), tc.batch_size, acc.process_index, acc.num_processes, cfg.seed, self.data.device
         )
@@ -160,8 +170,8 @@ class Trainer:
             optimizer, warmup_cosine(tc.warmup_steps, tc.max_steps, tc.min_lr / tc.lr, tc.lr_schedule)
         )
         self.model, self.optimizer = acc.prepare(model, optimizer)
-        self.forward_model = torch.compile(self.model) if tc.compile else self.model
         self.objective = objective_from_config(cfg)
+        self.loss_fn = self._compiled_loss() if tc.compile else self.objective.loss
         self.num_params = count_parameters(model)
         self.step = 0
         self._saved: tuple[int, Path | None] = (-1, None)  # (step, checkpoint) of the last save
@@ -172,6 +182,25 @@ class Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             save_config(cfg, self.run_dir / "config.yaml")
             self.logger = RunLogger(self.run_dir, resume_step=self.step if resume else None)
+
+    def _compiled_loss(self):
+        """``objective.loss`` compiled: one process compiles the whole forward (noise and time draws, the net,
+        the MSE) as one graph; under DDP the wrapped net is compiled alone, so DDP's bucketing splits the graph."""
+        options = compile_options(self.accelerator.device)
+        if self.accelerator.num_processes == 1:  # the model is not wrapped
+            return torch.compile(self.objective.loss, **options)
+        compiled_model = torch.compile(self.model, **options)
+        return lambda model, images, cond: self.objective.loss(compiled_model, images, cond)
+
+    def plan(self, step: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The rows and mirror flags of ``step``: a pure function of the step (the prefetch thread runs it ahead),
+        so the flips come from their own seeded generator, not the global RNG."""
+        indices = self.order.indices(step)
+        if not self.cfg.data.flip:
+            return indices, None
+        seed = step_seed(self.cfg.seed, step, self.accelerator.process_index, FLIP_STREAM)
+        generator = torch.Generator(indices.device).manual_seed(seed)
+        return indices, torch.rand(len(indices), generator=generator, device=indices.device) < 0.5
 
     @property
     def conditional(self) -> bool:
@@ -304,6 +333,8 @@ class Trainer:
             ) from err
         finally:
             bar.close()
+            if self.prefetcher:
+                self.prefetcher.close()
         self.save()
         for callback in self.callbacks:
             if callback.at_end and callback.every and self.step % callback.every != 0:
@@ -314,9 +345,7 @@ class Trainer:
         """One optimizer step over ``train.batch_size`` faces, in ``train.grad_accum`` micro-batches."""
         cfg, acc, accum = self.cfg, self.accelerator, self.cfg.train.grad_accum
         torch.manual_seed(step_seed(cfg.seed, self.step, acc.process_index))
-        indices = self.order.indices(self.step)
-        flip = torch.rand(len(indices), device=self.data.device) < 0.5 if cfg.data.flip else None
-        batch = self.data.batch(indices, flip)
+        batch = self.prefetcher.get(self.step) if self.prefetcher else self.data.batch(*self.plan(self.step))
         images = batch["image"].to(acc.device, non_blocking=True).contiguous(memory_format=self.memory_format)
         cond = self.condition(batch)
         if self.semantic:  # the clean faces ride along for the semantic encoder, inside the model's forward
@@ -331,7 +360,7 @@ class Trainer:
             with acc.no_sync(self.model) if k < accum - 1 else contextlib.nullcontext():
                 with acc.autocast():
                     part_cond = None if cond is None else cond.map(lambda v: v[part])
-                    loss = self.objective.loss(self.forward_model, images[part], part_cond)
+                    loss = self.loss_fn(self.model, images[part], part_cond)
                     auxiliary, self.auxiliary_terms = self.unwrapped.auxiliary_loss()
                     loss = (loss + auxiliary) / accum
                 acc.backward(loss)

@@ -82,3 +82,10 @@ def describe_cpu(capabilities: dict | None = None) -> str:
     capabilities = cpu_capabilities() if capabilities is None else capabilities
     features = [name for name in ("avx2", "avx512_f", "avx512_bf16", "amx_bf16") if capabilities.get(name)]
     return f"{capabilities.get('cpu_name', 'cpu')}, {usable_cores()} usable cores, features: {' '.join(features)}"
+
+
+def compile_options(device: torch.device | str) -> dict:
+    """``torch.compile`` settings: on CUDA autotuned kernels without CUDA graphs (training changes the weights
+    between calls and the sampler's shapes vary); on the CPU inductor's defaults, as autotuning there mostly
+    lengthens the compile (docs/BENCHMARKS.md: compiling did not pay for the small UNet on 2 CPU cores)."""
+    return {"mode": "max-autotune-no-cudagraphs"} if torch.device(device).type == "cuda" else {}

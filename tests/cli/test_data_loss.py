@@ -102,10 +102,10 @@ def test_a_refused_training_state_is_named_and_never_run(train_args, tmp_path, c
 
 def test_resume_on_another_model_names_the_differing_keys(train_args, tmp_path, capsys):
     assert run_cli(capsys, train_args("train.max_steps=1")).code == 0
-    result = run_cli(capsys, train_args("--resume", "auto", "model.depth=2", "model.hidden_size=64"))
+    result = run_cli(capsys, train_args("--resume", "auto", "model.dit.depth=2", "model.dit.hidden_size=64"))
     assert result.code == 2 and "Traceback" not in result.err
     line = result.error_lines[0]
-    assert "model.depth: checkpoint 1, config 2" in line and "model.hidden_size" in line
+    assert "model.dit.depth: checkpoint 1, config 2" in line and "model.dit.hidden_size" in line
     assert len(result.err) < 1000
 
 

@@ -63,8 +63,8 @@ def test_eval_checks_its_report_path_before_generating(in_sandbox, capsys, monke
 
 def test_debug_shows_the_traceback(in_sandbox, monkeypatch):
     monkeypatch.setenv("FACEGEN_DEBUG", "1")
-    with pytest.raises(ConfigError, match="model.depth"):
-        main(["train", "output_dir=out", "model.depth=0"])
+    with pytest.raises(ConfigError, match="model.dit.depth"):
+        main(["train", "output_dir=out", "model.dit.depth=0"])
 
 
 def test_weight_files_are_readable_like_the_rest(in_sandbox):

@@ -23,7 +23,7 @@ def unzero(model: nn.Module, std: float = 0.05) -> None:
 
 
 class AttributeEmbedder(nn.Module):
-    """Stand-in for the real attribute embedder: Condition -> [B, hidden]."""
+    """Stand-in for the real attribute embedder: Condition -> [B, hidden], and its null condition."""
 
     def __init__(self, hidden_size: int) -> None:
         super().__init__()
@@ -31,6 +31,9 @@ class AttributeEmbedder(nn.Module):
 
     def forward(self, cond: Condition) -> torch.Tensor:
         return self.proj(cond.attributes)
+
+    def null_condition(self, batch_size: int, device=None) -> Condition:
+        return Condition(attributes=torch.zeros(batch_size, 40, device=device))
 
 
 def inputs(batch: int = 2, size: int = 8, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -93,6 +96,7 @@ def test_condition_embedder_changes_the_output():
         assert not torch.allclose(model(x, t, smiling), unconditional)
         assert not torch.allclose(model(x, t, smiling), model(x, t, frowning))
         assert torch.equal(model(x, t, None), unconditional)
+        assert torch.equal(model(x, t, smiling.dropped()), unconditional)  # None is the trained unconditional
 
 
 def test_condition_is_ignored_without_an_embedder():

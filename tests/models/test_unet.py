@@ -13,7 +13,8 @@ PRESET_PARAMETERS = {"tiny": 1_063_651, "small": 18_536_323, "base": 63_151_235}
 
 
 class FakeEmbedder(nn.Module):
-    """The embedder interface the UNet relies on: ``dim`` and ``embed(cond) -> (tokens, mask, vector)``.
+    """The embedder interface the UNet relies on: ``dim``, ``embed(cond) -> (tokens, mask, vector)`` and
+    ``null_condition(batch_size, device)`` (what ``cond=None`` means).
 
     With ``hide_unspecified`` the mask hides the tokens of unspecified (0) attributes.
     """
@@ -34,6 +35,9 @@ class FakeEmbedder(nn.Module):
     def embed(self, cond: Condition) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         tokens, mask = self.tokens(cond)
         return tokens, mask, self.pool(tokens.mean(dim=1))
+
+    def null_condition(self, batch_size: int, device=None) -> Condition:
+        return Condition(attributes=torch.zeros(batch_size, 40, device=device))
 
 
 def tiny_unet(cond_embedder: nn.Module | None = None, **options) -> UNet:

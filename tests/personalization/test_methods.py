@@ -84,13 +84,13 @@ def test_lora_on_a_dit_base_adapts_its_blocks_only(person_photos, tmp_path):
     from facegen.config import load_config
     from facegen.pipeline import FacePipeline
 
-    overrides = ["data.image_size=16", "model.size=tiny", "model.patch_size=4", "model.depth=2"]
+    overrides = ["data.image_size=16", "model.size=tiny", "model.dit.patch_size=4", "model.dit.depth=2"]
     cfg = load_config(
         None,
         [
             *overrides,
-            "model.hidden_size=32",
-            "model.num_heads=2",
+            "model.dit.hidden_size=32",
+            "model.dit.num_heads=2",
             "conditioning.type=attributes",
             f"output_dir={tmp_path}",
             "exp_name=dit",

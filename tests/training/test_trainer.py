@@ -30,10 +30,10 @@ def tiny_overrides(root, out, cache_dir, **extra):
         "data.image_size": 16,
         "data.num_workers": 0,
         "model.size": "tiny",
-        "model.patch_size": 4,
-        "model.depth": 2,
-        "model.hidden_size": 64,
-        "model.num_heads": 2,
+        "model.dit.patch_size": 4,
+        "model.dit.depth": 2,
+        "model.dit.hidden_size": 64,
+        "model.dit.num_heads": 2,
         "train.batch_size": 8,
         "train.max_steps": 6,
         "train.warmup_steps": 2,
@@ -196,7 +196,7 @@ def test_gradient_accumulation_gives_the_whole_batch_gradient(celeba_root, cache
     for accum in (1, 2):
         extra = {"train.batch_size": 16, "train.grad_accum": accum, "train.grad_clip": 0, "exp_name": f"a{accum}"}
         trainer = Trainer(load_config(None, tiny_overrides(celeba_root, tmp_path, cache_dir, **extra)))
-        trainer.objective = Deterministic()
+        trainer.loss_fn = Deterministic().loss
         trainer._train_step()
         grads.append([p.grad.clone() for p in trainer.unwrapped.parameters()])
     for whole, accumulated in zip(*grads):
