@@ -1,7 +1,5 @@
 """One resolution of sampler steps and guidance for every sampling path, and sampling through torch.compile."""
 
-import shutil
-
 import pytest
 import torch
 
@@ -98,18 +96,15 @@ def test_score_reports_the_settings_it_sampled_with(monkeypatch, steps, cfg_scal
         scoring.score(pipe, ["fd_attr"], num_samples=2, steps=0, progress=False)
 
 
-def _can_compile() -> bool:
-    return torch._dynamo.is_dynamo_supported() and any(shutil.which(cxx) for cxx in ("c++", "g++", "clang++"))
-
-
-@pytest.mark.slow  # ~20 s on 2 CPU cores, nearly all of it inductor's fixed start-up cost
-@pytest.mark.skipif(not _can_compile(), reason="torch.compile (dynamo + a C++ compiler for inductor) is unavailable")
 def test_compiled_sampling_gives_the_same_images(tmp_path, monkeypatch):
+    """Through dynamo with its ``eager`` backend: the capture (guards, the wrapper, which net samples) without
+    inductor's ~20 s of C++ compilation on 2 CPU cores; inductor's kernels are torch's to test."""
     from facegen import pipeline
     from facegen.checkpoint import save_checkpoint
 
     # fp32: under bf16 autocast eager and compiled round differently (eager bf16 is itself 0.2 off fp32 here).
     monkeypatch.setattr(pipeline, "resolve_precision", lambda *_: "fp32")
+    monkeypatch.setattr(pipeline, "compile_options", lambda device: {"backend": "eager"})
     pipe = tiny_pipeline(tmp_path)
     state = pipe.net.state_dict()
     save_checkpoint(pipe.config.run_dir / "checkpoints", 1, pipe.config, state, state, {"step": 1})
