@@ -96,6 +96,13 @@ def step_seed(seed: int, step: int, rank: int, stream: int = 0) -> int:
 FLIP_STREAM = 1
 
 
+def ddp_options(grad_accum: int) -> DistributedDataParallelKwargs:
+    """Gradients as views of DDP's buckets (no copy); a static graph (every step uses the same parameters, as
+    tests/test_builders.py checks for every backbone) lets DDP skip its per-step search for unused ones. Not with
+    micro-batches: static_graph with no_sync skips gradient all-reduces (pytorch/pytorch#187732, open)."""
+    return DistributedDataParallelKwargs(gradient_as_bucket_view=True, static_graph=grad_accum == 1)
+
+
 def optimizer_options(device: torch.device) -> dict:
     """Fused AdamW on CUDA: one kernel for all parameters instead of a loop of small ones per step."""
     return {"fused": True} if device.type == "cuda" else {}
@@ -116,7 +123,7 @@ class Trainer:
         self.accelerator = Accelerator(
             mixed_precision={"fp32": "no"}.get(self.precision, self.precision),
             cpu=device == "cpu",
-            kwargs_handlers=[DistributedDataParallelKwargs(gradient_as_bucket_view=True)],  # no gradient copy
+            kwargs_handlers=[ddp_options(tc.grad_accum)],
         )
         acc = self.accelerator
         acc.print(

@@ -141,7 +141,10 @@ def free_port() -> int:
 
 @pytest.mark.slow
 def test_two_process_ddp_keeps_ranks_in_sync(celeba_root, cache_dir, tmp_path):
-    overrides = tiny_overrides(celeba_root, tmp_path, cache_dir, **{"train.max_steps": 3})
+    """Attributes with the semantic encoder: the conditioning with the most parameters that must all get gradients
+    (DDP's static graph, grad_accum=1), and the auxiliary loss."""
+    extra = {"train.max_steps": 3, "conditioning.type": "attributes", "conditioning.semantic_dim": 8}
+    overrides = tiny_overrides(celeba_root, tmp_path, cache_dir, **extra)
     cmd = [
         sys.executable,
         "-m",
