@@ -1,9 +1,10 @@
 """Wall time to make faces with a pretrained model (default: the bundled faces128) on this device.
 
-    python benchmarks/sample_speed.py [--model faces128] [--num-samples 16] [--steps 4 8 16] [--repeats 3]
+    python benchmarks/sample_speed.py [--model faces128] [--num-samples 16] [--steps 4 8 16] [--repeats 3] [--compile]
 
 Reports, per step count, the median seconds for ``--num-samples`` faces with the model already loaded, and once
-the time to load the model (weights + autoencoder), so "load included" = load + generate. Prints JSON lines.
+the time to load the model (weights + autoencoder), so "load included" = load + generate. ``--compile`` samples
+through ``torch.compile`` (the warm-up, untimed, compiles; its seconds are reported). Prints JSON lines.
 """
 
 from __future__ import annotations
@@ -26,13 +27,16 @@ def main() -> None:
     parser.add_argument("--steps", type=int, nargs="+", default=[None], help="default: the model's own")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default=None)
+    parser.add_argument("--compile", action="store_true")
     args = parser.parse_args()
     threads = configure_cpu_threads() if (args.device or "cpu") == "cpu" and not torch.cuda.is_available() else None
     start = time.perf_counter()
-    pipe = FacePipeline.from_pretrained(args.model, device=args.device)
+    pipe = FacePipeline.from_pretrained(args.model, device=args.device, compile=args.compile)
     load_s = time.perf_counter() - start
     for steps in args.steps:
-        pipe.generate(2, steps=steps, seed=0, progress=False)  # warm-up: allocator, kernels
+        start = time.perf_counter()
+        pipe.generate(args.num_samples, steps=steps, seed=0, progress=False)  # warm-up: allocator, kernels, compile
+        warmup_s = time.perf_counter() - start
         times = []
         for repeat in range(args.repeats):
             if pipe.device.type == "cuda":
@@ -52,6 +56,8 @@ def main() -> None:
             "generate_s": round(median, 2),
             "load_s": round(load_s, 2),
             "load_and_generate_s": round(load_s + median, 2),
+            "compile": args.compile,
+            "warmup_s": round(warmup_s, 2),
             "device": str(pipe.device),
             "threads": threads,
             "cpu": describe_cpu() if pipe.device.type == "cpu" else None,
