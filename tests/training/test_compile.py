@@ -39,29 +39,11 @@ def test_the_whole_training_loss_is_one_graph(backbone, objective, kind):
     assert (explained.graph_count, explained.graph_break_count) == (1, 0), explained.break_reasons
 
 
-def test_a_compiled_run_trains_as_the_eager_one(celeba_root, tmp_path, monkeypatch):
+def test_a_compiled_run_trains_as_the_eager_one(tiny_run, tmp_path, monkeypatch):
     monkeypatch.setattr(trainer_module, "compile_options", lambda device: {"backend": "eager"})
     runs = {}
     for compiled in (False, True):
-        cfg = load_config(
-            None,
-            [
-                f"exp_name=c{compiled}",
-                f"output_dir={tmp_path}",
-                f"data.root={celeba_root}",
-                f"data.cache_dir={tmp_path / 'cache'}",
-                "data.max_images=32",
-                "data.image_size=8",
-                "model.size=tiny",
-                "train.batch_size=8",
-                "train.max_steps=3",
-                "train.log_every=1",
-                "train.sample_every=0",
-                "train.mixed_precision=fp32",
-                f"train.compile={str(compiled).lower()}",
-                "conditioning.type=attributes",
-            ],
-        )
+        cfg = tiny_run(f"c{compiled}", **{"train.compile": str(compiled).lower()})
         trainer = Trainer(cfg)
         assert (trainer.loss_fn == trainer.objective.loss) is not compiled
         trainer.train()

@@ -6,32 +6,14 @@ import json
 import pytest
 import torch
 
-from facegen.config import load_config
 from facegen.data.prefetch import Prefetcher
 from facegen.training.trainer import Trainer
 
 
-def test_prefetched_batches_train_the_same_run_and_the_thread_ends(celeba_root, tmp_path):
+def test_prefetched_batches_train_the_same_run_and_the_thread_ends(tiny_run, tmp_path):
     runs = {}
     for prefetched in (False, True):
-        cfg = load_config(
-            None,
-            [
-                f"exp_name=p{prefetched}",
-                f"output_dir={tmp_path}",
-                f"data.root={celeba_root}",
-                f"data.cache_dir={tmp_path / 'cache'}",
-                "data.max_images=32",
-                "data.image_size=8",
-                "model.size=tiny",
-                "train.batch_size=8",
-                "train.max_steps=5",
-                "train.log_every=1",
-                "train.sample_every=0",
-                "train.mixed_precision=fp32",
-                "conditioning.type=attributes",
-            ],
-        )
+        cfg = tiny_run(f"p{prefetched}", **{"train.max_steps": 5})
         trainer = Trainer(cfg)
         assert trainer.prefetcher is None  # the CPU reads its memory map in step
         if prefetched:
@@ -45,20 +27,8 @@ def test_prefetched_batches_train_the_same_run_and_the_thread_ends(celeba_root, 
     assert len(runs[True]) == 5 and runs[True] == pytest.approx(runs[False], rel=1e-6)
 
 
-def test_flips_are_a_pure_function_of_the_step(celeba_root, tmp_path):
-    cfg = load_config(
-        None,
-        [
-            f"output_dir={tmp_path}",
-            f"data.root={celeba_root}",
-            f"data.cache_dir={tmp_path / 'cache'}",
-            "data.max_images=64",
-            "data.image_size=8",
-            "model.size=tiny",
-            "train.batch_size=32",
-            "train.mixed_precision=fp32",
-        ],
-    )
+def test_flips_are_a_pure_function_of_the_step(tiny_run):
+    cfg = tiny_run("flips", **{"data.max_images": 64, "train.batch_size": 32})
     trainer = Trainer(cfg)
     first = [trainer.plan(step) for step in (3, 0, 5)]
     torch.manual_seed(123)  # the global RNG does not reach them
