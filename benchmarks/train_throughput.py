@@ -219,6 +219,8 @@ def main() -> None:
             trainer._train_step = bare_step(trainer)
         with sdpa_kernel(kernels[args.sdpa]) if args.sdpa else contextlib.nullcontext():
             result = measure(trainer, args.steps, args.warmup)
+        if trainer.prefetcher:  # steps were called directly, not through train(), which would close it
+            trainer.prefetcher.close()
         print(json.dumps(result | {"without": args.without, "bare": args.bare, "sdpa": args.sdpa}))
 
 

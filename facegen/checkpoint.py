@@ -224,7 +224,8 @@ def architecture_differences(checkpoint_cfg: Config, cfg: Config) -> list[str]:
     old, new = _flatten(checkpoint_cfg.to_dict()), _flatten(cfg.to_dict())
     keys = [k for k in new if any(k == a or k.startswith(a + ".") for a in ARCHITECTURE_KEYS)]
     # model.* keys of the other backbone (model.dit.* in a UNet config) build nothing: they may differ
-    applies = {"model.name", *model_config_options(cfg)}
+    # gradient checkpointing trades memory for time with the same weights: switching it on to resume is allowed
+    applies = {"model.name", *model_config_options(cfg)} - {"model.grad_checkpointing"}
     keys = [k for k in keys if not k.startswith("model.") or k in applies]
     # text_dim is filled in from the text encoder when training starts: unknown (null) matches anything
     return [

@@ -96,11 +96,12 @@ def step_seed(seed: int, step: int, rank: int, stream: int = 0) -> int:
 FLIP_STREAM = 1
 
 
-def ddp_options(grad_accum: int) -> DistributedDataParallelKwargs:
+def ddp_options(grad_accum: int, compile: bool) -> DistributedDataParallelKwargs:
     """Gradients as views of DDP's buckets (no copy); a static graph (every step uses the same parameters, as
     tests/test_builders.py checks for every backbone) lets DDP skip its per-step search for unused ones. Not with
-    micro-batches: static_graph with no_sync skips gradient all-reduces (pytorch/pytorch#187732, open)."""
-    return DistributedDataParallelKwargs(gradient_as_bucket_view=True, static_graph=grad_accum == 1)
+    micro-batches: static_graph with no_sync skips gradient all-reduces (pytorch/pytorch#187732, open); not with
+    compile until a GPU run shows dynamo's DDP graph splitting works with it (reports differ: pytorch#109261)."""
+    return DistributedDataParallelKwargs(gradient_as_bucket_view=True, static_graph=grad_accum == 1 and not compile)
 
 
 def optimizer_options(device: torch.device) -> dict:
@@ -123,7 +124,7 @@ class Trainer:
         self.accelerator = Accelerator(
             mixed_precision={"fp32": "no"}.get(self.precision, self.precision),
             cpu=device == "cpu",
-            kwargs_handlers=[ddp_options(tc.grad_accum)],
+            kwargs_handlers=[ddp_options(tc.grad_accum, tc.compile)],
         )
         acc = self.accelerator
         acc.print(
@@ -206,8 +207,10 @@ class Trainer:
         if not self.cfg.data.flip:
             return indices, None
         seed = step_seed(self.cfg.seed, step, self.accelerator.process_index, FLIP_STREAM)
-        generator = torch.Generator(indices.device).manual_seed(seed)
-        return indices, torch.rand(len(indices), generator=generator, device=indices.device) < 0.5
+        # drawn on the CPU whatever the cache's device: CPU and CUDA generators differ, and where the cache lives
+        # depends on free memory at start-up, so a resume elsewhere must still draw the same flips
+        flip = torch.rand(len(indices), generator=torch.Generator().manual_seed(seed)) < 0.5
+        return indices, flip.to(indices.device, non_blocking=True)
 
     @property
     def conditional(self) -> bool:

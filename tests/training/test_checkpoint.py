@@ -78,3 +78,15 @@ def test_prune_keeps_latest_best_and_multiples(tmp_path):
 def test_missing_checkpoint_is_explained(tmp_path):
     with pytest.raises(FileNotFoundError, match="no checkpoint found"):
         resolve_checkpoint(tmp_path)
+
+
+def test_grad_checkpointing_does_not_count_as_another_model():
+    """It changes memory and time, not weights: a run may switch it on to resume; a real change is still named."""
+    from facegen.checkpoint import architecture_differences
+    from facegen.config import load_config
+
+    saved = load_config(None, ["model.name=dit"])
+    assert architecture_differences(saved, load_config(None, ["model.name=dit", "model.grad_checkpointing=true"])) == []
+    assert architecture_differences(saved, load_config(None, ["model.name=dit", "model.dit.depth=3"])) == [
+        "model.dit.depth: checkpoint None, config 3"
+    ]

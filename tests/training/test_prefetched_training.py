@@ -37,3 +37,13 @@ def test_flips_are_a_pure_function_of_the_step(tiny_run):
         assert torch.equal(i, j) and torch.equal(f, g)
     flips = torch.stack([f for _, f in first]).float()
     assert 0.3 < flips.mean() < 0.7 and not torch.equal(first[0][1], first[1][1])
+
+
+def test_flips_do_not_depend_on_where_the_cache_lives(tiny_run):
+    """A resume may find the cache on another device (free memory decides): the flips must not change with it."""
+    trainer = Trainer(tiny_run("where", **{"data.max_images": 64, "train.batch_size": 32}))
+    on_cpu = trainer.plan(4)[1]
+    trainer.order.device = torch.device("meta")  # as if the cache lived elsewhere: indices there, flips moved there
+    trainer.order._epoch = -1
+    moved = trainer.plan(4)[1]
+    assert moved.device.type == "meta" and moved.shape == on_cpu.shape
