@@ -190,6 +190,10 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     if args.resume:
         check_resume(cfg, args.resume)  # a checkpoint of another model is refused before any work
+    elif cfg.train.init_from:
+        from facegen.pretrained import init_weights
+
+        init_weights(cfg)  # a missing or different model is refused before the data cache is built
     from facegen.run import train
 
     summary = train(cfg, resume=args.resume, overwrite=args.overwrite)
@@ -381,6 +385,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
     if unknown or not metrics:
         raise ValueError(f"--metrics {args.metrics!r}: unknown {unknown or 'none given'}; choose from {ALL_METRICS}")
     _identity_ref(args.identity_ref, metrics)
+    if "fd_face" in metrics:
+        _faces_extra("--metrics fd_face")
     if args.out:
         _out(args.out, folder=False)  # checked before hours of work, not after
     pipe = _pipeline(args)
@@ -592,7 +598,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument(
         "--metrics",
         default="fd_attr,kid_attr",
-        help="comma list of fid, kid, fd_attr, kid_attr, attr_consistency, clip_score, identity",
+        help="comma list of fid, kid, fd_attr, kid_attr, fd_face, attr_consistency, clip_score, identity",
     )
     ev.add_argument("--ref", default="celeba:test", help="celeba:test, celeba:valid or folder:/path")
     ev.add_argument("--celeba-root", help="default: the run's data.root")

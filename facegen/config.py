@@ -161,6 +161,9 @@ class TrainConfig:
     ckpt_every: int = 1000
     keep_every: int = 10_000  # checkpoints at multiples of this are kept forever; others are pruned
     num_sample_images: int = 16
+    # a pretrained model name or exported model folder whose (EMA) weights start this run: model and EMA begin
+    # there, optimizer and step begin anew; a resumed run ignores it (its checkpoint already holds the weights)
+    init_from: str | None = None
 
 
 @dataclass

@@ -81,6 +81,25 @@ def load_model_folder(folder: str | Path) -> tuple[Config, dict[str, torch.Tenso
     return config, state, meta
 
 
+def init_weights(cfg: Config) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """(state dict, meta) of ``cfg.train.init_from``, refused when its config builds another model than ``cfg``."""
+    from facegen.checkpoint import architecture_differences
+    from facegen.config import ConfigError
+
+    try:
+        folder = resolve_model_folder(cfg.train.init_from)
+    except FileNotFoundError as err:
+        raise ConfigError(f"train.init_from: {err}") from None
+    source_cfg, state, meta = load_model_folder(folder)
+    differences = architecture_differences(source_cfg, cfg)
+    if differences:
+        raise ConfigError(
+            f"train.init_from={cfg.train.init_from!r} is a different model ({'; '.join(differences)}); "
+            "train with its model settings or start from scratch"
+        )
+    return state, meta
+
+
 def export_model(checkpoint: str | Path, out: str | Path, card: str | Path | None = None, overwrite: bool = False):
     """Write the EMA weights of a checkpoint (or run folder) as an fp16, sharded model folder; returns its path."""
     from facegen.checkpoint import load_checkpoint

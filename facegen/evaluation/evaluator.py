@@ -29,6 +29,7 @@ from facegen.metric_names import (
     ATTR_CONSISTENCY,
     CLIP_SCORE,
     FD_ATTR,
+    FD_FACE,
     FID,
     IDENTITY,
     KID,
@@ -38,9 +39,9 @@ from facegen.metric_names import (
 
 Images = torch.Tensor | Iterable[torch.Tensor]
 
-NEEDS_REFERENCE = frozenset({FID, KID, FD_ATTR, KID_ATTR, ATTR_CONSISTENCY})
-# (extractor, Frechet-distance metric, KID metric)
-DISTANCE_METRICS = (("inception", FID, KID), ("classifier", FD_ATTR, KID_ATTR))
+NEEDS_REFERENCE = frozenset({FID, KID, FD_ATTR, KID_ATTR, FD_FACE, ATTR_CONSISTENCY})
+# (extractor, Frechet-distance metric, KID metric or None)
+DISTANCE_METRICS = (("inception", FID, KID), ("classifier", FD_ATTR, KID_ATTR), ("face", FD_FACE, None))
 NOT_COMPARABLE = (
     "fd_attr/kid_attr are Frechet distance/KID in facegen's own CelebA attribute classifier features, "
     "not Inception: not comparable with published FID/KID"
@@ -83,6 +84,10 @@ def _build_extractors(
         extractors["classifier"] = ClassifierFeatures(classifier_weights)
     if CLIP_SCORE in wanted:
         extractors["clip"] = ClipScorer(clip_model)
+    if FD_FACE in wanted:
+        from facegen.evaluation.identity import FaceStructureFeatures
+
+        extractors["face"] = FaceStructureFeatures()
     if IDENTITY in wanted:
         from facegen.evaluation.identity import IdentityFeatures
 
@@ -197,6 +202,9 @@ def _distances(
             }
     if wanted & {FD_ATTR, KID_ATTR}:
         protocol["classifier"]["note"] = NOT_COMPARABLE
+    if FD_FACE in wanted:  # how often dlib finds a face at all: malformed faces are often missed
+        values["face_detected"] = round(gen["face"]["detected"].mean().item(), 4)
+        values["face_detected_real"] = round(float(ref_stats["face"]["detection_rate"]), 4)
 
 
 def _consistency(
@@ -228,6 +236,9 @@ def format_report_table(report: dict[str, Any]) -> str:
         rows.append((name, text, "lower" if name in LOWER_IS_BETTER else "higher"))
         if name == ATTR_CONSISTENCY and values.get("attr_consistency_real") is not None:
             rows.append(("  real faces", f"{values['attr_consistency_real']:.4f}", "(ceiling)"))
+        if name == FD_FACE:
+            rows.append(("  face detected", f"{values['face_detected']:.4f}", "higher"))
+            rows.append(("  real faces", f"{values['face_detected_real']:.4f}", "(ceiling)"))
         if name == IDENTITY:
             rows.append(("  same person (< 0.6)", f"{values['identity_kept']:.4f}", "higher"))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]

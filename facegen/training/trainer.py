@@ -164,8 +164,11 @@ class Trainer:
         model = model_from_config(cfg, self.autoencoder)
         cuda = acc.device.type == "cuda"
         self.memory_format = torch.channels_last if cuda and model.channels_last else torch.contiguous_format
+        init_meta = self._init_from(model) if tc.init_from and not resume else None
         model.to(acc.device, memory_format=self.memory_format)  # before the optimizer: fused AdamW checks devices
         self.ema = EMA(model, tc.ema_decay)
+        if init_meta:  # the source's weights are already an average: keep averaging at full decay from the start
+            self.ema.num_updates = int(init_meta.get("step") or 0)
         optimizer = torch.optim.AdamW(
             model.parameters(),
             lr=tc.lr,
@@ -190,6 +193,15 @@ class Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             save_config(cfg, self.run_dir / "config.yaml")
             self.logger = RunLogger(self.run_dir, resume_step=self.step if resume else None)
+
+    def _init_from(self, model: torch.nn.Module) -> dict:
+        """Load ``train.init_from``'s weights into the freshly built model; returns the source's meta."""
+        from facegen.pretrained import init_weights
+
+        state, meta = init_weights(self.cfg)
+        model.load_state_dict(state)
+        self.accelerator.print(f"initialised from {self.cfg.train.init_from} (its step {meta.get('step')})")
+        return meta
 
     def _compiled_loss(self):
         """``objective.loss`` compiled: one process compiles the whole forward (noise and time draws, the net,
