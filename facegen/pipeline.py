@@ -250,16 +250,17 @@ class FacePipeline:
 
         return latent_shape(self.autoencoder, self.config.data.image_size)
 
-    def check_fits(self, num_samples: int, states: int = 1) -> None:
+    def check_fits(self, num_samples: int, states: int = 1, name: str = "num_samples") -> None:
         """Refuse, before any work, ``num_samples`` images (with ``states`` trajectory states each) whose noise and
-        outputs would not fit in the free memory: they are gathered on the CPU whatever the batch size."""
+        outputs would not fit in the free memory: they are gathered on the CPU whatever the batch size. ``name``:
+        the argument that asked for them."""
         channels, height, width = self.latent_shape
         size = self.config.data.image_size
         needed = num_samples * 4 * (channels * height * width + 2 * 3 * size * size * states)  # float32; cat copies
         free = free_memory_bytes()
         if needed > free:
             raise ValueError(
-                f"num_samples={num_samples} needs {needed / 2**30:.1f} GiB for its noise and images at once, more "
+                f"{name}={num_samples} needs {needed / 2**30:.1f} GiB for its noise and images at once, more "
                 f"than the {free / 2**30:.1f} GiB of free memory here: ask for fewer per call (e.g. loop over seeds)"
             )
 
@@ -451,7 +452,7 @@ class FacePipeline:
             raise ValueError("give attributes=(a, b), seeds=(s1, s2), or both")
         steps, guidance = self.sampling_settings(steps, cfg_scale)
         num_frames = checked("num_frames", num_frames, int, Bound(2))
-        self.check_fits(num_frames)
+        self.check_fits(num_frames, name="num_frames")
         weights = torch.linspace(0, 1, num_frames)
         if seeds is not None:
             if not isinstance(seeds, (tuple, list)) or len(seeds) != 2:

@@ -262,13 +262,16 @@ def preallocated_npy(path: Path, dtype, shape: tuple[int, ...]):
     naming the file now, not a SIGBUS that kills the process when a page of the map is written later."""
     import numpy as np
 
+    array = None
     try:
         array = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
         with open(path, "r+b") as handle:
             os.posix_fallocate(handle.fileno(), 0, os.fstat(handle.fileno()).st_size)
     except OSError as err:
-        if err.errno in (errno.EOPNOTSUPP, errno.EINVAL):  # a file system that cannot reserve: write as before
+        if err.errno in (errno.EOPNOTSUPP, errno.EINVAL) and array is not None:  # cannot reserve: write as before
             return array
+        array = None  # unmapped before the file goes
+        Path(path).unlink(missing_ok=True)
         raise named(err, path) from None
     return array
 
@@ -298,7 +301,10 @@ def save_torch(obj: Any, path: str | Path) -> None:
     try:
         with open(path, "wb") as handle:
             torch.save(obj, handle)
-    except OSError as err:
+    except (OSError, RuntimeError) as err:
         Path(path).unlink(missing_ok=True)
-        raise named(err, path) from None
+        failed = err if isinstance(err, OSError) else err.__context__  # torch's writer raises anew while closing
+        if not isinstance(failed, OSError):
+            raise
+        raise named(failed, path) from None
     default_permissions(path)
