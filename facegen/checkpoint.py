@@ -25,11 +25,11 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 import facegen
 from facegen.config import Config, ConfigError, config_from_dict, read_yaml_mapping, save_config
-from facegen.utils.io import atomic_folder, atomic_write_json, default_permissions
+from facegen.utils.io import atomic_folder, atomic_write_json, pid_alive, save_safetensors, save_torch
 
 # What atomic_folder (.tmp-NAME-PID, .trash-NAME-PID) and _swap_symlink leave behind when their process dies.
 TEMPORARY = re.compile(r"^\.(?:tmp|trash)-step_\d+-(\d+)$|^\.(?:latest|best)\.(\d+)\.tmp$")
@@ -57,8 +57,7 @@ class RunExistsError(FileExistsError):
 
 
 def _save_state_dict(state: dict[str, torch.Tensor], path: Path) -> None:
-    save_file({k: v.detach().cpu().contiguous() for k, v in state.items()}, str(path))
-    default_permissions(path)
+    save_safetensors({k: v.detach().cpu().contiguous() for k, v in state.items()}, path)
 
 
 def _swap_symlink(link: Path, target: str) -> None:
@@ -96,8 +95,7 @@ def _write_checkpoint(
 ) -> None:
     _save_state_dict(model_state, tmp / MODEL_FILE)
     _save_state_dict(ema_state, tmp / EMA_FILE)
-    torch.save(training_state, tmp / STATE_FILE)
-    default_permissions(tmp / STATE_FILE)
+    save_torch(training_state, tmp / STATE_FILE)
     save_config(cfg, tmp / CONFIG_FILE)
     meta = {
         "step": step,
@@ -134,13 +132,18 @@ def step_dirs(ckpt_root: str | Path) -> list[Path]:
     return sorted(found, key=lambda p: int(STEP_DIR.match(p.name).group(1)))
 
 
+CHECKPOINT_FILES = {MODEL_FILE, EMA_FILE, STATE_FILE, META_FILE, CONFIG_FILE}
+
+
 def prune_checkpoints(ckpt_root: str | Path, keep_every: int) -> None:
-    """Delete step folders that are neither latest, best, nor a multiple of ``keep_every``."""
+    """Delete step folders that are neither latest, best, nor a multiple of ``keep_every``; a folder holding
+    anything a checkpoint does not write (a user's notes, samples) is kept whole."""
     root = Path(ckpt_root)
     protected = {(root / name).resolve() for name in ("latest", "best") if (root / name).exists()}
     for path in step_dirs(root):
         step = int(STEP_DIR.match(path.name).group(1))
-        if path.resolve() not in protected and step % keep_every != 0:
+        ours_only = all(item.name in CHECKPOINT_FILES and item.is_file() for item in path.iterdir())
+        if path.resolve() not in protected and step % keep_every != 0 and ours_only:
             shutil.rmtree(path, ignore_errors=True)
 
 
@@ -257,22 +260,12 @@ def check_resume(cfg: Config, resume: str) -> LoadedCheckpoint:
     return ckpt
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
-
-
 def clean_stale_temporaries(ckpt_root: str | Path) -> list[Path]:
     """Remove half-written checkpoint folders and links left by processes that died mid-save (kill -9)."""
     root, removed = Path(ckpt_root), []
     for path in root.iterdir() if root.is_dir() else []:
         match = TEMPORARY.match(path.name)
-        if match and not _pid_alive(int(match.group(1) or match.group(2))):
+        if match and not pid_alive(int(match.group(1) or match.group(2))):
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
             else:
@@ -284,9 +277,10 @@ def clean_stale_temporaries(ckpt_root: str | Path) -> list[Path]:
 def claim_run_dir(run_dir: str | Path, resume: str | None, overwrite: bool, writer: bool = True) -> None:
     """Make ``run_dir`` ready for a run, never silently reusing one that holds checkpoints.
 
-    Resuming keeps everything; a new run in a folder with checkpoints needs ``overwrite`` (which clears the
-    earlier run's outputs); the leftovers of a run that never saved a checkpoint are cleared. Only the ``writer``
-    process (rank 0) deletes; every process checks, so all of them refuse together.
+    Resuming keeps everything; a new run in a folder that holds checkpoints, or any of the files a run writes
+    (``RUN_OUTPUTS``: they may be a user's, or an earlier run's that never saved a checkpoint), needs ``overwrite``,
+    which clears those and nothing else. Only the ``writer`` process (rank 0) deletes; every process checks, so
+    all of them refuse together.
     """
     run_dir = Path(run_dir)
     if resume and overwrite:
@@ -301,6 +295,12 @@ def claim_run_dir(run_dir: str | Path, resume: str | None, overwrite: bool, writ
         raise RunExistsError(
             f"{run_dir} already holds a run with checkpoints (up to {steps[-1].name}): continue it with "
             f"--resume auto, choose a new exp_name=..., or start it over with --overwrite (deletes them)"
+        )
+    earlier = [name for name in RUN_OUTPUTS if (run_dir / name).exists() or (run_dir / name).is_symlink()]
+    if earlier and not overwrite:
+        raise RunExistsError(
+            f"{run_dir} already holds {', '.join(earlier)} (no checkpoint): choose a new exp_name=..., or pass "
+            "--overwrite to delete them and start there"
         )
     if writer:
         for name in RUN_OUTPUTS:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -98,13 +99,21 @@ def _generation_parser(sub, name: str, help: str, out: str | None) -> argparse.A
     parser.add_argument("--steps", type=COUNT, help="sampler steps (default: the run's sampler.steps)")
     parser.add_argument("--cfg-scale", type=SCALE, help="classifier-free guidance (1 = off; default: the run's)")
     parser.add_argument("--out", default=out, help="output folder" if out else "write the JSON report here")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="write into a --out folder that holds files (replacing those of the same names)"
+        if out
+        else "replace an existing --out report",
+    )
     return parser
 
 
 def _config(args: argparse.Namespace):
     from facegen.config import load_config
+    from facegen.utils.io import regular_file
 
-    return load_config(args.config, args.overrides)
+    return load_config(args.config and regular_file(args.config, "--config"), args.overrides)
 
 
 def _attributes(text: str | None, option: str) -> str | None:
@@ -123,12 +132,13 @@ def _image(path: str | None, option: str) -> str | None:
     """Check that ``path`` is a readable image now, naming the option and the file."""
     from PIL import Image
 
+    from facegen.utils.io import regular_file
+
     if path is not None:
+        regular_file(path, option)  # a FIFO would block forever, a device never end
         try:
             with Image.open(path) as image:
                 image.load()
-        except FileNotFoundError:
-            raise ValueError(f"{option} {path}: no such file") from None
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
             reason = type(err).__name__ if "PIL" in str(err) or not str(err) else str(err)
             raise ValueError(f"{option} {path} is not a readable image ({reason})") from None
@@ -156,6 +166,14 @@ def _out(path: str, folder: bool = True) -> str:
 
     check_writable(path, folder)
     return path
+
+
+def _out_folder(args: argparse.Namespace) -> str:
+    """``--out`` of a command that writes a folder of files: new or empty, or ``--overwrite`` (before any work)."""
+    from facegen.utils.io import check_output_folder
+
+    check_output_folder(args.out, args.overwrite)
+    return args.out
 
 
 def _faces_extra(what: str) -> None:
@@ -203,7 +221,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_sample(args: argparse.Namespace) -> None:
     _attributes(args.attributes, "--attributes")
     _image(args.reference, "--reference")
-    _out(args.out)
+    _out_folder(args)
     if args.no_ema and args.checkpoint is None:
         raise ValueError("--no-ema needs --checkpoint (pretrained models hold only their EMA weights)")
     pipe = _pipeline(args, use_ema=not args.no_ema)
@@ -220,7 +238,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
         return_trajectory=args.gif,
     )
     images, trajectory = out if args.gif else (out, None)
-    folder = pipe.save(images, args.out, trajectory)
+    folder = pipe.save(images, args.out, trajectory, overwrite=args.overwrite)
     print(f"wrote {len(images)} samples from {pipe.checkpoint} to {folder}")
 
 
@@ -230,12 +248,12 @@ def cmd_edit(args: argparse.Namespace) -> None:
     from facegen.data.align import paste_back, save_image, try_align
     from facegen.evaluation.identity import compare_if_available
     from facegen.utils.images import grid, save_png
-    from facegen.utils.io import atomic_write_json
+    from facegen.utils.io import atomic_write_json, output_folder
 
     _image(args.image, "--image")
     _attributes(args.attributes, "--attributes")
     _attributes(args.source_attributes, "--source-attributes")
-    _out(args.out)
+    _out_folder(args)
     face, why = (None, "--no-align") if args.no_align else try_align(args.image)
     if args.paste_back and face is None:
         raise ValueError(f"--paste-back needs the face aligned, and it is not: {why}")
@@ -252,17 +270,18 @@ def cmd_edit(args: argparse.Namespace) -> None:
         use_semantic=False if args.no_semantic else None,
         semantic_margin=args.semantic_margin,
     )
-    out = Path(args.out)
-    for name, image in result.items():
-        save_png(image[0], out / f"{name}.png")
-    save_png(grid(torch.cat(list(result.values())), nrow=3), out / "comparison.png")
-    if args.paste_back:
-        save_image(paste_back(args.image, result["edited"], face.transform), out / "pasted.png")
     alignment = "not aligned" if face is None else "already aligned" if face.already_aligned else "aligned"
     report = {"image": args.image, "attributes": args.attributes, "strength": args.strength, "alignment": alignment}
     report |= {"faces_found": face.faces_found} if face is not None and face.faces_found else {}
     report |= compare_if_available(result["input"], result["edited"])  # identity_distance, identity_kept
-    atomic_write_json(out / "edit.json", report)
+    out = Path(args.out)
+    with output_folder(out, args.overwrite) as tmp:
+        for name, image in result.items():
+            save_png(image[0], tmp / f"{name}.png")
+        save_png(grid(torch.cat(list(result.values())), nrow=3), tmp / "comparison.png")
+        if args.paste_back:
+            save_image(paste_back(args.image, result["edited"], face.transform), tmp / "pasted.png")
+        atomic_write_json(tmp / "edit.json", report)
     files = "input, reconstruction, edited, comparison" + (", pasted" if args.paste_back else "")
     identity = f"; identity distance {report['identity_distance']}" if "identity_distance" in report else ""
     print(f"wrote {files}.png and edit.json to {out} ({alignment}{identity})")
@@ -291,6 +310,7 @@ def cmd_align(args: argparse.Namespace) -> None:
 
 def cmd_interpolate(args: argparse.Namespace) -> None:
     from facegen.utils.images import grid, save_gif, save_png
+    from facegen.utils.io import output_folder
 
     if (args.start is None) != (args.end is None):  # a missing end would silently mean "unconditional"
         given, missing = ("--from", "--to") if args.end is None else ("--to", "--from")
@@ -299,7 +319,7 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
         raise ValueError("give --from-attributes and --to-attributes, --seeds A B, or both")
     _attributes(args.start, "--from-attributes")
     _attributes(args.end, "--to-attributes")
-    _out(args.out)
+    _out_folder(args)
     pipe = _pipeline(args)
     if args.start is not None and pipe.config.conditioning.type != "attributes":
         raise ValueError(f"{pipe.checkpoint} is not attribute-conditioned: interpolate it with --seeds A B")
@@ -312,8 +332,9 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
         cfg_scale=args.cfg_scale,
     )
     out = Path(args.out)
-    save_png(grid(frames, nrow=len(frames)), out / "strip.png")
-    save_gif(list(frames), out / "interpolation.gif", duration_ms=150, hold_last_ms=600)
+    with output_folder(out, args.overwrite) as tmp:
+        save_png(grid(frames, nrow=len(frames)), tmp / "strip.png")
+        save_gif(list(frames), tmp / "interpolation.gif", duration_ms=150, hold_last_ms=600)
     print(f"wrote strip.png and interpolation.gif ({len(frames)} frames) to {out}")
 
 
@@ -387,14 +408,16 @@ def cmd_eval(args: argparse.Namespace) -> None:
     _identity_ref(args.identity_ref, metrics)
     if "fd_face" in metrics:
         _faces_extra("--metrics fd_face")
-    if args.out:
-        _out(args.out, folder=False)  # checked before hours of work, not after
+    if args.out is not None:
+        from facegen.utils.io import check_output_file
+
+        check_output_file(args.out, args.overwrite)  # checked before hours of work, not after
     pipe = _pipeline(args)
     celeba_root = args.celeba_root or (pipe.config.data.root if pipe.config.data.dataset == "celeba" else None)
     _check_scoring(pipe, metrics, args, celeba_root)
     from facegen.evaluation import format_report_table
     from facegen.scoring import score
-    from facegen.utils.io import atomic_write_json
+    from facegen.utils.io import atomic_write_bytes
 
     report = score(
         pipe,
@@ -411,8 +434,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
         max_reference_images=args.max_reference_images,
         identity_ref=args.identity_ref,
     )
-    if args.out:
-        atomic_write_json(args.out, report)  # first: the table is only a view of it
+    if args.out:  # first: the table is only a view of it; never replaces a file written meanwhile
+        atomic_write_bytes(args.out, (json.dumps(report, indent=2, sort_keys=True) + "\n").encode(), args.overwrite)
     print(format_report_table(report))
     if args.out:
         print(f"report written to {args.out}")
@@ -434,9 +457,10 @@ def cmd_models(args: argparse.Namespace) -> None:
 
 def cmd_export(args: argparse.Namespace) -> None:
     from facegen.pretrained import export_model
+    from facegen.utils.io import regular_file
 
-    if args.card is not None and not Path(args.card).is_file():
-        raise FileNotFoundError(f"--card {args.card}: no such file")
+    if args.card is not None:
+        regular_file(args.card, "--card")
     _out(args.out)
     folder = export_model(args.checkpoint, args.out, card=args.card, overwrite=args.overwrite)
     print(f"exported {args.checkpoint} to {folder} (load it with --model {folder})")
@@ -659,8 +683,12 @@ def _one_line(text: str) -> str:
 
 def explain(err: BaseException) -> tuple[str, int]:
     """One line and an exit code for any failure: the classes are listed in docs/ROBUSTNESS.md."""
-    if isinstance(err, KeyboardInterrupt):
-        return _one_line(f"interrupted{': ' + str(err) if str(err) else ''}"), EXIT_INTERRUPTED
+    if isinstance(err, KeyboardInterrupt):  # Ctrl-C, SIGTERM, SIGHUP: 128 + the signal
+        from facegen.utils.signals import exit_code
+
+        code = exit_code(err)
+        by = f" by {signal.Signals(code - 128).name}" if code != EXIT_INTERRUPTED else ""
+        return _one_line(f"interrupted{by}{': ' + str(err) if str(err) else ''}"), code
     if isinstance(err, FileExistsError):  # going on would overwrite earlier results
         return _one_line(str(err)), EXIT_REFUSED
     if isinstance(err, OSError):
@@ -677,12 +705,20 @@ def explain(err: BaseException) -> tuple[str, int]:
     return _one_line(f"unexpected {type(err).__name__}: {err} (FACEGEN_DEBUG=1 shows where; please report it)"), 1
 
 
+def debugging() -> bool:
+    """``FACEGEN_DEBUG`` is 1 or true (any case): show tracebacks; 0, false or empty: do not."""
+    return os.environ.get("FACEGEN_DEBUG", "").strip().lower() in ("1", "true")
+
+
 def main(argv: list[str] | None = None) -> int:
+    from facegen.utils.signals import stop_signals_as_interrupts
+
     try:
-        args = parse_args(argv)
-        args.func(args)
+        with stop_signals_as_interrupts():  # SIGTERM / SIGHUP clean up and save like Ctrl-C
+            args = parse_args(argv)
+            args.func(args)
     except (Exception, KeyboardInterrupt) as err:
-        if os.environ.get("FACEGEN_DEBUG"):  # the full traceback, for bug reports
+        if debugging():  # the full traceback, for bug reports
             raise
         message, code = explain(err)
         print(f"facegen: error: {message}", file=sys.stderr)

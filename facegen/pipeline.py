@@ -11,6 +11,9 @@ alice = pipe.with_subject("alice.safetensors")                     # a person le
 from __future__ import annotations
 
 import functools
+import math
+import numbers
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence
@@ -24,7 +27,7 @@ from facegen.builders import autoencoder_from_config, model_from_config, objecti
 from facegen.checkpoint import load_checkpoint
 from facegen.conditioning import Condition
 from facegen.conditioning.attributes import create_attribute_vector, parse_attributes
-from facegen.config import CELEBA_CROP, Config, resolved_sampler
+from facegen.config import BOUNDS, CELEBA_CROP, Bound, Config, resolved_sampler
 from facegen.utils.hardware import autocast_dtype, compile_options, resolve_precision
 from facegen.utils.images import grid, save_gif, save_png, trajectory_frames
 
@@ -32,6 +35,34 @@ if TYPE_CHECKING:
     from facegen.personalization import Subject
 
 AttributeSpec = Mapping[str, object] | str | torch.Tensor | None
+
+
+def checked(name: str, value, kind: type, bound: Bound):
+    """``value`` as ``kind`` (int: an integer, not a bool; float: a finite real) inside ``bound``, else a TypeError
+    or ValueError naming the argument: the API's callers get what the command line's get, not a torch error."""
+    integral = isinstance(value, numbers.Integral)
+    if isinstance(value, bool) or not (integral if kind is int else isinstance(value, numbers.Real)):
+        wanted = "an integer" if kind is int else "a number"
+        raise TypeError(f"{name} must be {wanted}, got {type(value).__name__} {value!r}")
+    value = kind(value)
+    if not math.isfinite(value) or not bound.admits(value):
+        raise ValueError(f"{name} must be {bound}, got {value}")
+    return value
+
+
+SEED = BOUNDS["seed"]
+
+
+def free_memory_bytes() -> int:
+    """Memory this machine can still give (MemAvailable; else all of it where /proc is missing)."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def default_device() -> torch.device:
@@ -189,13 +220,9 @@ class FacePipeline:
     def sampling_settings(self, steps: int | None = None, cfg_scale: float | None = None) -> tuple[int, float]:
         """(steps, guidance) a sampling call uses: the model's ``sampler.steps`` / ``sampler.cfg_scale`` for None.
         Steps below 1 or a negative scale are errors, never the default (what is run is what is reported)."""
-        steps = self.config.sampler.steps if steps is None else steps
+        steps = checked("steps", self.config.sampler.steps if steps is None else steps, int, Bound(1))
         guidance = self.config.sampler.cfg_scale if cfg_scale is None else cfg_scale
-        if not steps >= 1:
-            raise ValueError(f"steps must be >= 1, got {steps}")
-        if not guidance >= 0:  # also refuses NaN
-            raise ValueError(f"cfg_scale must be >= 0, got {guidance}")
-        return steps, guidance
+        return steps, checked("cfg_scale", guidance, float, Bound(0))
 
     @property
     def sampling_net(self) -> nn.Module:
@@ -223,7 +250,22 @@ class FacePipeline:
 
         return latent_shape(self.autoencoder, self.config.data.image_size)
 
+    def check_fits(self, num_samples: int, states: int = 1, name: str = "num_samples") -> None:
+        """Refuse, before any work, ``num_samples`` images (with ``states`` trajectory states each) whose noise and
+        outputs would not fit in the free memory: they are gathered on the CPU whatever the batch size. ``name``:
+        the argument that asked for them."""
+        channels, height, width = self.latent_shape
+        size = self.config.data.image_size
+        needed = num_samples * 4 * (channels * height * width + 2 * 3 * size * size * states)  # float32; cat copies
+        free = free_memory_bytes()
+        if needed > free:
+            raise ValueError(
+                f"{name}={num_samples} needs {needed / 2**30:.1f} GiB for its noise and images at once, more "
+                f"than the {free / 2**30:.1f} GiB of free memory here: ask for fewer per call (e.g. loop over seeds)"
+            )
+
     def noise(self, num_samples: int, seed: int) -> torch.Tensor:
+        num_samples, seed = checked("num_samples", num_samples, int, Bound(1)), checked("seed", seed, int, SEED)
         generator = torch.Generator().manual_seed(seed)  # on the CPU: the same faces on any device
         return torch.randn(num_samples, *self.latent_shape, generator=generator)
 
@@ -304,7 +346,11 @@ class FacePipeline:
         are variations of that face, still steerable by ``attributes``.
         """
         steps, guidance = self.sampling_settings(steps, cfg_scale)
-        noise = self.noise(num_samples, seed) if noise is None else noise
+        batch_size = checked("batch_size", batch_size, int, Bound(1))
+        if noise is None:
+            num_samples = checked("num_samples", num_samples, int, Bound(1))
+            self.check_fits(num_samples, steps + 1 if return_trajectory else 1)
+            noise = self.noise(num_samples, seed)
         cond = self.condition(attributes, len(noise), prompt)
         if reference is not None:
             x = load_face(reference, self.config.data.image_size)
@@ -359,8 +405,8 @@ class FacePipeline:
         """
         if self.config.conditioning.type != "attributes":
             raise ValueError("editing needs an attribute-conditioned model (conditioning.type=attributes)")
-        if not 0 < strength <= 1:
-            raise ValueError(f"strength must lie in (0, 1], got {strength}")
+        strength = checked("strength", strength, float, Bound(0, 1, low_open=True))
+        semantic_margin = checked("semantic_margin", semantic_margin, float, Bound(0))
         steps, scale = self.sampling_settings(steps, cfg_scale)
         use_semantic = self.semantic if use_semantic is None else use_semantic
         x = load_face(image, self.config.data.image_size)
@@ -405,8 +451,12 @@ class FacePipeline:
         if attributes is None and seeds is None:
             raise ValueError("give attributes=(a, b), seeds=(s1, s2), or both")
         steps, guidance = self.sampling_settings(steps, cfg_scale)
+        num_frames = checked("num_frames", num_frames, int, Bound(2))
+        self.check_fits(num_frames, name="num_frames")
         weights = torch.linspace(0, 1, num_frames)
         if seeds is not None:
+            if not isinstance(seeds, (tuple, list)) or len(seeds) != 2:
+                raise TypeError(f"seeds must be two seeds (a, b), got {seeds!r}")
             a, b = self.noise(1, seeds[0])[0], self.noise(1, seeds[1])[0]
             noise = torch.stack([slerp(a, b, float(w)) for w in weights])
         else:
@@ -418,13 +468,22 @@ class FacePipeline:
         return self.generate(num_frames, steps=steps, attributes=specs, cfg_scale=guidance, noise=noise, progress=False)
 
     @staticmethod
-    def save(images: torch.Tensor, out_dir: str | Path, trajectory: list[torch.Tensor] | None = None) -> Path:
-        """``out_dir/grid.png``, one ``NNNN.png`` per image, and ``trajectory.gif`` when a trajectory is given."""
+    def save(
+        images: torch.Tensor,
+        out_dir: str | Path,
+        trajectory: list[torch.Tensor] | None = None,
+        overwrite: bool = False,
+    ) -> Path:
+        """``out_dir/grid.png``, one ``NNNN.png`` per image, and ``trajectory.gif`` when a trajectory is given.
+        ``out_dir`` must be new or empty (FileExistsError) unless ``overwrite``, which replaces files of those
+        names there and keeps the others."""
+        from facegen.utils.io import output_folder
+
         out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        save_png(grid(images), out_dir / "grid.png")
-        for i, image in enumerate(images):
-            save_png(image, out_dir / f"{i:04d}.png")
-        if trajectory is not None:
-            save_gif(trajectory_frames(trajectory), out_dir / "trajectory.gif")
+        with output_folder(out_dir, overwrite) as tmp:
+            save_png(grid(images), tmp / "grid.png")
+            for i, image in enumerate(images):
+                save_png(image, tmp / f"{i:04d}.png")
+            if trajectory is not None:
+                save_gif(trajectory_frames(trajectory), tmp / "trajectory.gif")
         return out_dir

@@ -19,10 +19,10 @@ from typing import Any
 
 import torch
 import yaml
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from facegen.config import Config, config_from_dict, save_config
-from facegen.utils.io import atomic_write_json, default_permissions
+from facegen.utils.io import atomic_folder, atomic_write_json, path_lock, save_safetensors
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 MAX_SHARD_BYTES = 15 * 2**20  # under the 16 MiB per file the package allows
@@ -101,46 +101,58 @@ def init_weights(cfg: Config) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
 
 
 def export_model(checkpoint: str | Path, out: str | Path, card: str | Path | None = None, overwrite: bool = False):
-    """Write the EMA weights of a checkpoint (or run folder) as an fp16, sharded model folder; returns its path."""
-    from facegen.checkpoint import load_checkpoint
+    """Write the EMA weights of a checkpoint (or run folder) as an fp16, sharded model folder; returns its path.
+
+    ``out`` appears whole or not at all: the new folder is written beside it and renamed into place (with
+    ``overwrite`` the old one is moved aside first and removed last); one export at a time writes to an ``out``.
+    """
+    from facegen.checkpoint import load_checkpoint, resolve_checkpoint
 
     out = Path(out)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out} exists and is not empty: choose another --out (or pass --overwrite)")
-    ckpt = load_checkpoint(checkpoint, prefer=("best", "latest"))
-    weights = {k: v.to(torch.float16).contiguous() for k, v in ckpt.weights(ema=True).items()}
-    tmp = out.with_name(f".{out.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    shards = _shard(weights)
-    listed = []
-    for index, shard in enumerate(shards, 1):
-        name = f"model-{index:05d}-of-{len(shards):05d}.safetensors"
-        save_file(shard, str(tmp / name))
-        default_permissions(tmp / name)  # safetensors writes 0600; a model folder is for sharing
-        listed.append({"file": name, "sha256": _sha256(tmp / name), "tensors": len(shard)})
-    cfg = ckpt.config
-    cfg.autoencoder.path = None  # the bundled (or installed) copy of the autoencoder, not the trainer's folder
-    save_config(cfg, tmp / CONFIG_FILE)
-    meta = {
-        "format": "facegen-model-1",
-        "source_checkpoint": str(ckpt.path),
-        "step": ckpt.meta.get("step"),
-        "num_parameters": sum(v.numel() for v in weights.values()),
-        "dtype": "float16",
-        "weights": "ema",
-        "shards": listed,
-        "image_size": cfg.data.image_size,
-        "conditioning": cfg.conditioning.type,
-        "autoencoder": cfg.autoencoder.name,
-    }
-    atomic_write_json(tmp / META_FILE, meta)
-    if card is not None:
-        shutil.copyfile(card, tmp / CARD_FILE)
-    if out.exists():
-        shutil.rmtree(out)
-    tmp.rename(out)
+    source = resolve_checkpoint(checkpoint, prefer=("best", "latest"))
+    _check_apart(out, {Path(checkpoint).resolve(), source.resolve()}, checkpoint)
+    with path_lock(out, "another export"):
+        if out.exists() and any(out.iterdir()) and not overwrite:
+            raise FileExistsError(f"{out} exists and is not empty: choose another --out (or pass --overwrite)")
+        ckpt = load_checkpoint(checkpoint, prefer=("best", "latest"))
+        weights = {k: v.to(torch.float16).contiguous() for k, v in ckpt.weights(ema=True).items()}
+        shards = _shard(weights)
+        with atomic_folder(out) as tmp:
+            listed = []
+            for index, shard in enumerate(shards, 1):
+                name = f"model-{index:05d}-of-{len(shards):05d}.safetensors"
+                save_safetensors(shard, tmp / name)  # 0644: a model folder is for sharing
+                listed.append({"file": name, "sha256": _sha256(tmp / name), "tensors": len(shard)})
+            cfg = ckpt.config
+            cfg.autoencoder.path = None  # the bundled (or installed) copy of the autoencoder, not the trainer's folder
+            save_config(cfg, tmp / CONFIG_FILE)
+            meta = {
+                "format": "facegen-model-1",
+                "source_checkpoint": str(ckpt.path),
+                "step": ckpt.meta.get("step"),
+                "num_parameters": sum(v.numel() for v in weights.values()),
+                "dtype": "float16",
+                "weights": "ema",
+                "shards": listed,
+                "image_size": cfg.data.image_size,
+                "conditioning": cfg.conditioning.type,
+                "autoencoder": cfg.autoencoder.name,
+            }
+            atomic_write_json(tmp / META_FILE, meta)
+            if card is not None:
+                shutil.copyfile(card, tmp / CARD_FILE)
     return out
+
+
+def _check_apart(out: Path, sources: set[Path], checkpoint: str | Path) -> None:
+    """``out`` is neither the source, nor inside it, nor around it: replacing it must never touch the run."""
+    target = out.resolve()
+    for source in sources:
+        if target == source or source in target.parents or target in source.parents:
+            raise ValueError(
+                f"--out {out} is, lies inside or holds the checkpoint it exports ({checkpoint}): choose a folder "
+                "outside the run"
+            )
 
 
 def list_models() -> list[dict[str, Any]]:

@@ -28,7 +28,7 @@ from facegen.data.builders import build_dataset, resolve_crop
 from facegen.data.download import IDENTITY_FILE
 from facegen.data.rows import CachedArrays
 from facegen.data.transforms import PREPROCESSING, to_model_range
-from facegen.utils.io import atomic_folder, cache_root
+from facegen.utils.io import atomic_folder, cache_root, preallocated_npy
 
 CACHE_FORMAT = 1  # bump when the file layout changes, so old caches are rebuilt rather than misread
 _COPY_ROWS = 4096
@@ -96,7 +96,7 @@ def _keep_first_rows(path: Path, count: int) -> None:
     """Rewrite an .npy file with only its first ``count`` rows (after skipped images left the tail unused)."""
     full = np.load(path, mmap_mode="r")
     trimmed_path = path.with_name(f"trimmed-{path.name}")
-    trimmed = np.lib.format.open_memmap(trimmed_path, mode="w+", dtype=full.dtype, shape=(count, *full.shape[1:]))
+    trimmed = preallocated_npy(trimmed_path, full.dtype, (count, *full.shape[1:]))
     for start in range(0, count, _COPY_ROWS):
         stop = min(start + _COPY_ROWS, count)
         trimmed[start:stop] = full[start:stop]
@@ -108,7 +108,7 @@ def _keep_first_rows(path: Path, count: int) -> None:
 def _decode_images(dataset: ImageFileDataset, out: Path, num_workers: int, batch_size: int) -> np.ndarray:
     """Write the readable images in order into ``out/images.npy``; return their dataset indices."""
     n, size = len(dataset), dataset.image_size
-    images = np.lib.format.open_memmap(out / "images.npy", mode="w+", dtype=np.uint8, shape=(n, 3, size, size))
+    images = preallocated_npy(out / "images.npy", np.uint8, (n, 3, size, size))
     kept: list[int] = []
     loader = DataLoader(_Decoded(dataset), batch_size=batch_size, num_workers=num_workers, collate_fn=_as_list)
     with tqdm(total=n, unit="img", desc=f"caching {dataset.kind} at {size}px") as bar:

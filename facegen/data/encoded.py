@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from facegen.data.cache import ImageCache
 from facegen.data.rows import CachedArrays
-from facegen.utils.io import atomic_folder, atomic_write_json
+from facegen.utils.io import atomic_folder, atomic_write_json, preallocated_npy
 
 ENCODED_FORMAT = 1
 
@@ -54,7 +54,7 @@ def _encode_images(image_cache: ImageCache, autoencoder, tmp: Path, batch_size: 
         images = image_cache.batch(np.arange(start, min(n, start + batch_size)))["image"].to(device)
         pair = torch.stack([autoencoder.encode(images), autoencoder.encode(images.flip(-1))], dim=1)
         if latents is None:
-            latents = np.lib.format.open_memmap(tmp / "latents.npy", "w+", np.float16, (n, *pair.shape[1:]))
+            latents = preallocated_npy(tmp / "latents.npy", np.float16, (n, *pair.shape[1:]))
         latents[start : start + len(pair)] = pair.cpu().numpy()
     latents.flush()
     meta = {
@@ -85,9 +85,7 @@ def _encode_captions(image_cache: ImageCache, text_encoder, folder: Path, seed: 
             ("text_pooled", pooled, np.float16),
         ):
             if name not in arrays:
-                arrays[name] = np.lib.format.open_memmap(
-                    folder / f"{name}.npy", "w+", dtype, (len(captions), *value.shape[1:])
-                )
+                arrays[name] = preallocated_npy(folder / f"{name}.npy", dtype, (len(captions), *value.shape[1:]))
             arrays[name][start : start + len(value)] = value.cpu().numpy()
     for array in arrays.values():
         array.flush()

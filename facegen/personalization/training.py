@@ -28,6 +28,7 @@ from facegen.personalization.lora import DEFAULT_TARGETS, LoraSpec, adapter_stat
 from facegen.personalization.photos import SubjectPhotos, photo_paths, prepare_photos
 from facegen.personalization.subject import METHODS, Subject, base_fingerprint, save_subject
 from facegen.utils.hardware import autocast_dtype, resolve_precision
+from facegen.utils.signals import reworded
 
 STATE_FORMAT = "facegen-personalize-state-1"
 DEFAULT_LR = {"lora": 1e-3, "full": 5e-5}  # LoRA adapters / every weight (DreamBooth --full-weights)
@@ -225,11 +226,9 @@ def personalize(
             _train_step(pipe, run, photos, prior, step)
             if (step + 1) % options.save_every == 0 and step + 1 < options.steps:
                 save_state(step + 1)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM / SIGHUP (facegen.utils.signals)
         save_state(step)
-        raise KeyboardInterrupt(
-            f"state of step {step} saved in {state_path}; run the same command to continue"
-        ) from None
+        raise reworded(err, f"state of step {step} saved in {state_path}; run the same command to continue") from None
     adapter, delta = run.weight_change(pipe.net)
     subject = Subject(
         name=name,

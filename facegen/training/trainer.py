@@ -44,6 +44,7 @@ from facegen.training.ema import EMA
 from facegen.training.logging import RunLogger
 from facegen.utils.hardware import compile_options, configure_cpu_threads, describe_cpu, resolve_precision
 from facegen.utils.io import atomic_write_json
+from facegen.utils.signals import reworded
 
 
 def warmup_cosine(warmup: int, total: int, min_ratio: float, schedule: str):
@@ -347,12 +348,11 @@ class Trainer:
                         callback(self)
                 if self.step % tc.ckpt_every == 0:
                     self.save()  # nothing to do when a callback (evaluation) saved this step
-        except KeyboardInterrupt as err:
+        except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM / SIGHUP (facegen.utils.signals)
             acc.print(f"\ninterrupted at step {self.step}: saving a checkpoint before exiting")
             self.save()
-            raise KeyboardInterrupt(
-                f"checkpoint of step {self.step} saved in {self.ckpt_root}; continue with --resume auto"
-            ) from err
+            message = f"checkpoint of step {self.step} saved in {self.ckpt_root}; continue with --resume auto"
+            raise reworded(err, message) from None
         finally:
             bar.close()
             if self.prefetcher:

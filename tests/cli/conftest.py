@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,3 +159,20 @@ def damaged_copy(sandbox: Path, name: str, damage) -> Path:
         shutil.copytree(source, target)
         damage(target)
     return target
+
+
+@contextmanager
+def held_by_another_process(path: Path):
+    """``with held_by_another_process(path) as process:`` a real process holds ``path_lock(path)`` meanwhile."""
+    code = "import sys\nfrom facegen.utils.io import path_lock\nwith path_lock(sys.argv[1], 'a test'):\n"
+    code += "    print('held', flush=True)\n    sys.stdin.read()\n"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert process.stdout.readline().strip() == "held"
+        yield process
+    finally:
+        process.kill()
+        process.wait()

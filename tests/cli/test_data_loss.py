@@ -113,6 +113,6 @@ def test_overwrite_clears_only_what_a_run_writes(train_args, tmp_path, capsys):
     assert run_cli(capsys, train_args("train.max_steps=1")).code == 0
     mine = tmp_path / "runs" / "x" / "notes.txt"
     mine.write_text("keep")
-    shutil.rmtree(tmp_path / "runs" / "x" / "checkpoints")  # a run that never saved: its logs are cleared
-    assert run_cli(capsys, train_args("train.max_steps=1")).code == 0
+    shutil.rmtree(tmp_path / "runs" / "x" / "checkpoints")  # a run that never saved: --overwrite clears its logs
+    assert run_cli(capsys, train_args("train.max_steps=1", "--overwrite")).code == 0
     assert mine.read_text() == "keep" and logged_steps(tmp_path / "runs" / "x") == [1]
