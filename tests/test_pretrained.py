@@ -73,3 +73,39 @@ def test_cli_export_then_sample_with_model(tiny_run, tmp_path, capsys):
     assert main(["export", "--checkpoint", str(tiny_run), "--out", str(tmp_path / "m")]) == 0
     assert main(["sample", "--model", str(tmp_path / "m"), "--num-samples", "2", "--out", str(tmp_path / "s")]) == 0
     assert len(list((tmp_path / "s").glob("*.png"))) >= 2
+
+
+def _init_from_config(tiny_run, tmp_path, source, **extra):
+    overrides = {"data.max_images": 32, "conditioning.type": "attributes", "train.init_from": source, **extra}
+    cache = tiny_run.parent / "cache"
+    return load_config(None, tiny_overrides(load_config(tiny_run / "config.yaml").data.root, tmp_path, cache, **overrides))
+
+
+def test_init_from_starts_model_and_ema_at_the_exported_weights(tiny_run, tmp_path):
+    from facegen.training.trainer import Trainer
+
+    folder = export_model(tiny_run, tmp_path / "model")
+    _, weights, meta = load_model_folder(folder)
+    trainer = Trainer(_init_from_config(tiny_run, tmp_path, str(folder)))
+    for module in (trainer.unwrapped, trainer.ema.module):
+        state = module.state_dict()
+        assert all(torch.equal(state[k], v) for k, v in weights.items())
+    assert trainer.step == 0 and trainer.ema.num_updates == meta["step"]  # the average continues at full decay
+    assert load_config(trainer.run_dir / "config.yaml").train.init_from == str(folder)  # the lineage is recorded
+
+
+def test_init_from_refuses_a_missing_or_different_model_before_any_work(tiny_run, tmp_path, capsys):
+    from facegen.config import save_config
+
+    folder = export_model(tiny_run, tmp_path / "model")
+    for source, extra, message in [
+        (str(tmp_path / "nowhere"), {}, "train.init_from: no pretrained model"),
+        (str(folder), {"model.dit.depth": 3}, "model.dit.depth: checkpoint 2, config 3"),
+    ]:
+        cfg = _init_from_config(tiny_run, tmp_path, source, **extra)
+        cfg.data.cache_dir = str(tmp_path / "fresh-cache")
+        save_config(cfg, tmp_path / "run.yaml")
+        assert main(["train", "--config", str(tmp_path / "run.yaml")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1, err
+        assert not (tmp_path / "fresh-cache").exists()  # refused before the data cache was built

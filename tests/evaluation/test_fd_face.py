@@ -7,6 +7,7 @@ import torch
 
 from facegen.data import load_or_build_cache
 from facegen.evaluation import evaluate, format_report_table
+from facegen.evaluation.distortions import scrambled
 
 pytest.importorskip("dlib", reason='the faces extra is not installed: pip install "facegen[faces]"')
 
@@ -18,16 +19,6 @@ def real(celeba_root):
     """COUNT real validation faces at 128 px, uint8 [N, 3, 128, 128]."""
     cache = load_or_build_cache("celeba", celeba_root, "valid", 128, 178, max_images=COUNT)
     return torch.from_numpy(cache.images[:COUNT].copy())
-
-
-def scrambled(images: torch.Tensor) -> torch.Tensor:
-    """The 16x16 tiles of the central 64x64 (eyes, nose, mouth) in a fixed random order: a malformed face."""
-    out = images.clone()
-    tiles = images[:, :, 32:96, 32:96].unfold(2, 16, 16).unfold(3, 16, 16).reshape(len(images), 3, 16, 16, 16)
-    order = torch.randperm(16, generator=torch.Generator().manual_seed(0))
-    tiles = tiles[:, :, order].reshape(len(images), 3, 4, 4, 16, 16).permute(0, 1, 2, 4, 3, 5)
-    out[:, :, 32:96, 32:96] = tiles.reshape(len(images), 3, 64, 64)
-    return out
 
 
 def fd_face(images: torch.Tensor, celeba_root) -> dict:
