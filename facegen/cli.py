@@ -123,10 +123,12 @@ def _image(path: str | None, option: str) -> str | None:
     """Check that ``path`` is a readable image now, naming the option and the file."""
     from PIL import Image
 
+    from facegen.utils.pixels import to_rgb
+
     if path is not None:
         try:
             with Image.open(path) as image:
-                image.load()
+                to_rgb(image)  # decodes it, and refuses pixels that are not numbers
         except FileNotFoundError:
             raise ValueError(f"{option} {path}: no such file") from None
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:

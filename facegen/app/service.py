@@ -19,9 +19,10 @@ from PIL import Image
 
 from facegen.conditioning.attributes import create_attribute_vector, parse_attributes
 from facegen.config import resolved_sampler
-from facegen.data.align import paste_back, try_align
+from facegen.data.align import check_photo_shape, paste_back, try_align
 from facegen.pipeline import FacePipeline
 from facegen.utils.images import to_pil
+from facegen.utils.pixels import to_rgb
 
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP")  # what an upload may be; anything else is refused before decoding
 MAX_PROMPT_CHARS = 300
@@ -222,7 +223,13 @@ class FaceService:
                 f"{filename}: {image.width}x{image.height} is over the limit of {self.limits.max_pixels:,} pixels"
             )
         try:
-            return image.convert("RGB")
+            check_photo_shape(image.size, filename)
+        except ValueError as err:
+            raise BadRequest(str(err)) from None
+        try:
+            return to_rgb(image)
+        except ValueError as err:  # pixels that are not numbers
+            raise BadRequest(f"{filename}: {err}") from None
         except Exception:
             raise BadRequest(f"{filename}: the image data is damaged") from None
 
