@@ -21,6 +21,7 @@ from facegen.conditioning.attributes import create_attribute_vector, parse_attri
 from facegen.config import resolved_sampler
 from facegen.data.align import check_photo_shape, paste_back, try_align
 from facegen.pipeline import FacePipeline
+from facegen.pretrained import read_card
 from facegen.utils.images import to_pil
 from facegen.utils.pixels import to_rgb
 
@@ -166,11 +167,11 @@ class FaceService:
 
     def info(self) -> dict[str, Any]:
         cfg = self.pipeline.config
-        card = self.pipeline.checkpoint / "MODEL_CARD.md" if self.pipeline.checkpoint else None
+        source = self.pipeline.checkpoint
         return {
             "name": self.name,
             "subject": self.pipeline.subject.name if self.pipeline.subject is not None else None,
-            "source": str(self.pipeline.checkpoint),
+            "source": source.name if source else None,  # not the server's path: clients need not know its folders
             "device": str(self.pipeline.device),
             "image_size": cfg.data.image_size,
             "conditioning": cfg.conditioning.type,
@@ -181,7 +182,7 @@ class FaceService:
             "cfg_scale": cfg.sampler.cfg_scale,
             "parameters_m": round(sum(p.numel() for p in self.pipeline.net.parameters()) / 1e6, 2),
             "limits": asdict(self.limits),
-            "card": card.read_text() if card is not None and card.is_file() else "",
+            "card": read_card(source) if source else "",
         }
 
     # ---- checks shared by every operation ----------------------------------------------------------------------
