@@ -121,6 +121,9 @@ def attribute_spec(value: Any, field: str = "attributes") -> dict[str, Any]:
         return {}
     try:
         spec = parse_attributes(value) if isinstance(value, str) else dict(value)
+        names = [name.lower() for name in spec if isinstance(name, str)]
+        if len(set(names)) < len(names):  # {"Smiling": 1, "smiling": -1}: which was meant cannot be guessed
+            raise ValueError(f"an attribute is given twice in {sorted(spec)}: give each attribute once")
         create_attribute_vector(spec)
     except (TypeError, ValueError) as err:
         raise BadRequest(f"{field}: {err}") from None
