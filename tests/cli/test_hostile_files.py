@@ -84,12 +84,13 @@ def test_hostile_model_folder_is_one_line(name, model_folder, in_sandbox, tmp_pa
 def test_yaml_aliases_and_repeated_keys_are_refused_with_their_line(text, needle, in_sandbox, tmp_path, capsys):
     path = tmp_path / "hostile.yaml"
     path.write_text(text)
+    before = snapshot(in_sandbox)
     started = time.monotonic()
     result = run_cli(capsys, ["train", "output_dir=out", "--config", path])
     assert time.monotonic() - started < 10
     assert result.code == BAD and len(result.error_lines) == 1, result.err
     assert str(path) in result.error_lines[0] and needle in result.error_lines[0], result.error_lines[0]
-    assert not (in_sandbox / "out").exists()
+    assert snapshot(in_sandbox) == before
 
 
 def test_a_config_file_is_size_checked_before_it_is_read(in_sandbox, tmp_path, capsys):
