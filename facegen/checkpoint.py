@@ -29,14 +29,32 @@ from safetensors.torch import load_file
 
 import facegen
 from facegen.config import Config, ConfigError, config_from_dict, read_yaml_mapping, save_config
-from facegen.utils.io import atomic_folder, atomic_write_json, pid_alive, save_safetensors, save_torch
+from facegen.objective_names import OBJECTIVE_CHOICES
+from facegen.utils.io import (
+    atomic_folder,
+    atomic_write_json,
+    pid_alive,
+    save_safetensors,
+    save_torch,
+)
 
 # What atomic_folder (.tmp-NAME-PID, .trash-NAME-PID) and _swap_symlink leave behind when their process dies.
 TEMPORARY = re.compile(r"^\.(?:tmp|trash)-step_\d+-(\d+)$|^\.(?:latest|best)\.(\d+)\.tmp$")
 # What a run writes into its folder: cleared when a run starts over in the same folder (--overwrite).
 RUN_OUTPUTS = ("checkpoints", "logs", "samples", "gifs", "eval", "metrics.jsonl", "train_summary.json", "config.yaml")
 # Config keys that decide the weights' names and shapes: a checkpoint only loads into a model built the same way.
-ARCHITECTURE_KEYS = ("data.image_size", "autoencoder.name", "model", "conditioning")
+# What the weights are, and what their output means: the objective's name, prediction and DDPM time scale decide
+# whether the net predicts a velocity, noise or the image (a flow model resumed as DDPM trains on nonsense).
+ARCHITECTURE_KEYS = (
+    "data.image_size",
+    "autoencoder.name",
+    "model",
+    "conditioning",
+    "objective.name",
+    "objective.prediction",
+    "objective.schedule",
+    "objective.num_train_timesteps",
+)
 
 STEP_DIR = re.compile(r"^step_(\d+)$")
 MODEL_FILE, EMA_FILE, STATE_FILE, META_FILE, CONFIG_FILE = (
@@ -225,6 +243,9 @@ def architecture_differences(checkpoint_cfg: Config, cfg: Config) -> list[str]:
     from facegen.builders import model_config_options
 
     old, new = _flatten(checkpoint_cfg.to_dict()), _flatten(cfg.to_dict())
+    for flat in (old, new):  # null is the objective's first prediction: the same weights as naming it
+        choices = OBJECTIVE_CHOICES[flat["objective.name"]]["prediction"]
+        flat["objective.prediction"] = flat["objective.prediction"] or choices[0]
     keys = [k for k in new if any(k == a or k.startswith(a + ".") for a in ARCHITECTURE_KEYS)]
     # model.* keys of the other backbone (model.dit.* in a UNet config) build nothing: they may differ
     # gradient checkpointing trades memory for time with the same weights: switching it on to resume is allowed
@@ -254,7 +275,8 @@ def check_resume(cfg: Config, resume: str) -> LoadedCheckpoint:
     differences = architecture_differences(ckpt.config, cfg)
     if differences:
         raise ConfigError(
-            f"cannot resume from {ckpt.path}: the config builds a different model ({'; '.join(differences)}); "
+            f"cannot resume from {ckpt.path}: the config builds or trains a different model "
+            f"({'; '.join(differences)}); "
             "resume with the checkpoint's values or start a new exp_name"
         )
     return ckpt

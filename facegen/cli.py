@@ -133,12 +133,13 @@ def _image(path: str | None, option: str) -> str | None:
     from PIL import Image
 
     from facegen.utils.io import regular_file
+    from facegen.utils.pixels import to_rgb
 
     if path is not None:
         regular_file(path, option)  # a FIFO would block forever, a device never end
         try:
             with Image.open(path) as image:
-                image.load()
+                to_rgb(image)  # decodes it, and refuses pixels that are not numbers
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
             reason = type(err).__name__ if "PIL" in str(err) or not str(err) else str(err)
             raise ValueError(f"{option} {path} is not a readable image ({reason})") from None
@@ -190,10 +191,11 @@ def _pipeline(args: argparse.Namespace, use_ema: bool = True):
     if args.checkpoint is not None and args.model is not None:
         raise ValueError("give either --checkpoint (a training run) or --model (a pretrained model), not both")
     subject = getattr(args, "subject", None)
-    if subject is not None:  # read before the model: a damaged file fails first
-        from facegen.personalization import load_subject
+    if subject is not None:  # its header is read before the model: a damaged file fails first
+        from facegen.personalization.files import read_layout
+        from facegen.personalization.subject import SUBJECT_FORMAT
 
-        subject = load_subject(subject)
+        read_layout(subject, SUBJECT_FORMAT)
     pipe = FacePipeline.load(
         args.checkpoint, args.model, device=_device(args.device), use_ema=use_ema, compile=args.compile
     )
@@ -358,8 +360,8 @@ def cmd_personalize(args: argparse.Namespace) -> None:
         seed=args.seed,
         preview=args.preview,
     )
-    _out(output_paths(args.out)[0], folder=False)
     photo_paths(args.images)  # the photos are counted before the model loads
+    _out(output_paths(args.out, args.images)[0], folder=False)
     subject = personalize(_pipeline(args), args.images, args.name, args.out, options, overwrite=args.overwrite)
     size = Path(args.out).stat().st_size / 2**20
     print(f"wrote {args.out} ({size:.2f} MiB, {subject.method}); sample it with --subject {args.out}")

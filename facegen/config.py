@@ -18,6 +18,7 @@ from typing import Any, Literal
 import yaml
 
 from facegen.objective_names import ALL_SAMPLERS, OBJECTIVE_CHOICES, default_sampler, sampler_problem
+from facegen.utils import strict_yaml
 
 
 class ConfigError(ValueError):
@@ -415,23 +416,26 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not sep or not key.strip():
         raise ConfigError(f"override {text!r} must look like section.key=value")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
-    except yaml.YAMLError as err:
+        value = strict_yaml.load(raw) if raw.strip() else None
+    except (yaml.YAMLError, ValueError) as err:
         raise ConfigError(f"override {text!r}: the value is not valid YAML ({_yaml_problem(err)})") from None
     return key.strip(), value
 
 
 def _yaml_problem(err: yaml.YAMLError) -> str:
     """A YAML error as one phrase, with its line and column when it has them."""
-    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]  # a ValueError: strict_yaml's size limit
     mark = getattr(err, "problem_mark", None)
     return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark else problem
 
 
 def read_yaml_mapping(path: Path) -> dict[str, Any]:
     """A YAML file that must hold a mapping (or nothing); every failure is a ConfigError naming the file."""
+    size, limit = path.stat().st_size, strict_yaml.MAX_YAML_BYTES
+    if size > limit:  # checked before reading: the file may come from anyone
+        raise ConfigError(f"{path}: {size:,} bytes; a YAML config is at most {limit:,}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = strict_yaml.load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}, {_yaml_problem(err)}") from None
     except UnicodeDecodeError:

@@ -212,8 +212,10 @@ class FacePipeline:
             raise ValueError(f"this pipeline already carries subject {self.subject.name!r}: start from its base")
         if self.config.conditioning.type != "attributes":
             raise ValueError(f"{self.checkpoint}: subjects need an attribute-conditioned model")
-        subject = load_subject(subject) if isinstance(subject, (str, Path)) else subject
-        subject.check_base(base_fingerprint(self.net), self.checkpoint)
+        if isinstance(subject, (str, Path)):  # its header is checked against this base before it is read
+            subject = load_subject(subject, self.net, self.checkpoint)
+        else:
+            subject.check_base(base_fingerprint(self.net), self.checkpoint)
         net = subject.adapt(self.net).to(self.device)
         return replace(self, net=net, subject=replace(subject, embedding=subject.embedding.float().cpu()))
 

@@ -12,22 +12,25 @@ was exported from where, parameter count, sha256 of each shard) and ``MODEL_CARD
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from safetensors.torch import load_file
 
-from facegen.config import Config, config_from_dict, save_config
+from facegen.config import Config, config_from_dict, read_yaml_mapping, save_config
 from facegen.utils.io import atomic_folder, atomic_write_json, path_lock, save_safetensors
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 MAX_SHARD_BYTES = 15 * 2**20  # under the 16 MiB per file the package allows
 CONFIG_FILE, META_FILE, CARD_FILE = "config.yaml", "meta.json", "MODEL_CARD.md"
 DEFAULT_MODEL = "faces128"
+PLAIN_FILE = re.compile(r"[\w+-][\w.+-]{0,127}")  # a file name without a folder part, not hidden
+MAX_META_BYTES, MAX_CARD_BYTES = 1 << 20, 256 << 10
 
 
 @dataclass(frozen=True)
@@ -63,16 +66,54 @@ def resolve_model_folder(name_or_path: str | Path) -> Path:
     return folder
 
 
-def load_model_folder(folder: str | Path) -> tuple[Config, dict[str, torch.Tensor], dict[str, Any]]:
-    """(config, float32 state dict, meta) of an exported model folder; shards are checked against their sha256."""
-    import json
-
+def folder_file(folder: str | Path, name: Any) -> Path:
+    """``folder/name`` for a plain file name, refused (ValueError) when it names a place outside the folder:
+    a model folder may come from anyone, and a link in it to /etc/passwd must not be read or served."""
     folder = Path(folder)
-    meta = json.loads((folder / META_FILE).read_text())
-    config = config_from_dict(yaml.safe_load((folder / CONFIG_FILE).read_text()))
+    if not isinstance(name, str) or not PLAIN_FILE.fullmatch(name):
+        raise ValueError(f"{folder}: {name!r} is not a plain file name inside the model folder")
+    path = folder / name
+    if path.is_symlink() and path.resolve().parent != folder.resolve():
+        raise ValueError(f"{path}: a link to a file outside the model folder; copy the file into the folder")
+    return path
+
+
+def read_card(folder: str | Path) -> str:
+    """A model folder's card (its beginning, at most MAX_CARD_BYTES), or "" when it has none of its own."""
+    try:
+        with open(folder_file(folder, CARD_FILE), "rb") as handle:
+            return handle.read(MAX_CARD_BYTES).decode("utf-8", errors="replace")
+    except (OSError, ValueError):
+        return ""
+
+
+def _read_meta(folder: Path) -> dict[str, Any]:
+    """meta.json, with its list of shards checked: each a plain file name in the folder and a sha256."""
+    path = folder_file(folder, META_FILE)
+    if path.stat().st_size > MAX_META_BYTES:  # checked before reading
+        raise ValueError(f"{path}: {path.stat().st_size:,} bytes; a model's {META_FILE} is at most {MAX_META_BYTES:,}")
+    try:
+        meta = json.loads(path.read_bytes())
+        shards = meta["shards"]
+        listed = isinstance(shards, list) and all(isinstance(s, dict) for s in shards)
+        if not listed or not all(isinstance(s.get("sha256"), str) for s in shards):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        raise ValueError(f"{path}: not the {META_FILE} of an export; make the folder with `facegen export`") from None
+    for shard in shards:
+        folder_file(folder, shard.get("file"))
+    return meta
+
+
+def load_model_folder(folder: str | Path) -> tuple[Config, dict[str, torch.Tensor], dict[str, Any]]:
+    """(config, float32 state dict, meta) of an exported model folder; shards are checked against their sha256.
+    Every file is checked to lie inside the folder before anything is read."""
+    folder = Path(folder)
+    meta = _read_meta(folder)
+    config = config_from_dict(read_yaml_mapping(folder_file(folder, CONFIG_FILE)))
     state: dict[str, torch.Tensor] = {}
     for shard in meta["shards"]:
-        path = folder / shard["file"]
+        path = folder_file(folder, shard["file"])
         if not path.is_file():
             raise FileNotFoundError(f"{path}: a weight shard listed in {folder / META_FILE} is missing")
         if _sha256(path) != shard["sha256"]:
@@ -157,8 +198,6 @@ def _check_apart(out: Path, sources: set[Path], checkpoint: str | Path) -> None:
 
 def list_models() -> list[dict[str, Any]]:
     """What ``facegen models`` prints: name, size on disk, parameters, resolution, conditioning, summary."""
-    import json
-
     rows = []
     for model in REGISTRY.values():
         folder = model.folder

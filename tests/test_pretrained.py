@@ -77,8 +77,8 @@ def test_cli_export_then_sample_with_model(tiny_run, tmp_path, capsys):
 
 def _init_from_config(tiny_run, tmp_path, source, **extra):
     overrides = {"data.max_images": 32, "conditioning.type": "attributes", "train.init_from": source, **extra}
-    cache = tiny_run.parent / "cache"
-    return load_config(None, tiny_overrides(load_config(tiny_run / "config.yaml").data.root, tmp_path, cache, **overrides))
+    root, cache = load_config(tiny_run / "config.yaml").data.root, tiny_run.parent / "cache"
+    return load_config(None, tiny_overrides(root, tmp_path, cache, **overrides))
 
 
 def test_init_from_starts_model_and_ema_at_the_exported_weights(tiny_run, tmp_path):

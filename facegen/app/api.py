@@ -15,9 +15,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from facegen.app.guard import RequestGuard
 from facegen.app.service import BadRequest, Busy, FaceService, TooLarge, encode_gif, encode_png, grid_image
 
-FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the small fields beside the photo
+# Multipart boundaries and the small fields beside the photo; with room for gradio's own per-file check to see a
+# file over the limit first (it then deletes what it wrote; the body limit is the backstop for several files).
+FORM_OVERHEAD = 2**20
 
 
 class GenerateBody(BaseModel):
@@ -58,19 +61,15 @@ def _validation_message(err: RequestValidationError) -> str:
     return f"{where or 'request'}: {first.get('msg', 'invalid')}"
 
 
-def build_api(service: FaceService) -> FastAPI:
+def build_api(service: FaceService, local: bool = True) -> FastAPI:
+    """The API; ``local``: only loopback Host names are answered (see ``facegen.app.guard``)."""
     api = FastAPI(title="facegen", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    # Wraps every route, gradio's too once it is mounted on this app.
+    api.add_middleware(RequestGuard, max_body=service.limits.max_upload_bytes + FORM_OVERHEAD, local=local)
 
     @api.exception_handler(BadRequest)
     async def _bad(_: Request, err: BadRequest):
         return _error(413 if isinstance(err, TooLarge) else 400, str(err))
-
-    @api.middleware("http")
-    async def _refuse_large_bodies(request: Request, call_next):  # before the body is read at all
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > service.limits.max_upload_bytes + FORM_OVERHEAD:
-            return _error(413, f"request body of {int(declared) / 2**20:.1f} MiB is over the upload limit")
-        return await call_next(request)
 
     @api.exception_handler(Busy)
     async def _busy(_: Request, err: Busy):

@@ -40,15 +40,17 @@ def check_port(host: str, port: int) -> None:
         ) from None
 
 
-def build_app(service: FaceService) -> FastAPI:
-    """The API under ``/api`` and the page at ``/``, sharing one service (one queue, one model)."""
+def build_app(service: FaceService, local: bool = True) -> FastAPI:
+    """The API under ``/api`` and the page at ``/``, sharing one service (one queue, one model); ``local``: only
+    loopback Host names are answered."""
     import gradio as gr
 
     from facegen.app.api import build_api
     from facegen.app.ui import build_ui
 
-    app = build_api(service)
-    return gr.mount_gradio_app(app, build_ui(service), path="/", show_error=False)
+    app = build_api(service, local)
+    upload = service.limits.max_upload_bytes  # gradio refuses a larger file itself and deletes what it wrote
+    return gr.mount_gradio_app(app, build_ui(service), path="/", show_error=False, max_file_size=upload)
 
 
 def serve(
@@ -66,4 +68,4 @@ def serve(
     check_port(host, port)
     service = FaceService(pipeline, limits, name=name)
     print(f"facegen: serving {service.name} on http://{host}:{port} (API: /api, docs: /api/docs)", flush=True)
-    uvicorn.run(build_app(service), host=host, port=port, log_level="warning")
+    uvicorn.run(build_app(service, local=not allow_remote), host=host, port=port, log_level="warning")

@@ -19,9 +19,11 @@ from PIL import Image
 
 from facegen.conditioning.attributes import create_attribute_vector, parse_attributes
 from facegen.config import resolved_sampler
-from facegen.data.align import paste_back, try_align
+from facegen.data.align import check_photo_shape, paste_back, try_align
 from facegen.pipeline import FacePipeline
+from facegen.pretrained import read_card
 from facegen.utils.images import to_pil
+from facegen.utils.pixels import to_rgb
 
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP")  # what an upload may be; anything else is refused before decoding
 MAX_PROMPT_CHARS = 300
@@ -119,6 +121,9 @@ def attribute_spec(value: Any, field: str = "attributes") -> dict[str, Any]:
         return {}
     try:
         spec = parse_attributes(value) if isinstance(value, str) else dict(value)
+        names = [name.lower() for name in spec if isinstance(name, str)]
+        if len(set(names)) < len(names):  # {"Smiling": 1, "smiling": -1}: which was meant cannot be guessed
+            raise ValueError(f"an attribute is given twice in {sorted(spec)}: give each attribute once")
         create_attribute_vector(spec)
     except (TypeError, ValueError) as err:
         raise BadRequest(f"{field}: {err}") from None
@@ -165,11 +170,11 @@ class FaceService:
 
     def info(self) -> dict[str, Any]:
         cfg = self.pipeline.config
-        card = self.pipeline.checkpoint / "MODEL_CARD.md" if self.pipeline.checkpoint else None
+        source = self.pipeline.checkpoint
         return {
             "name": self.name,
             "subject": self.pipeline.subject.name if self.pipeline.subject is not None else None,
-            "source": str(self.pipeline.checkpoint),
+            "source": source.name if source else None,  # not the server's path: clients need not know its folders
             "device": str(self.pipeline.device),
             "image_size": cfg.data.image_size,
             "conditioning": cfg.conditioning.type,
@@ -180,7 +185,7 @@ class FaceService:
             "cfg_scale": cfg.sampler.cfg_scale,
             "parameters_m": round(sum(p.numel() for p in self.pipeline.net.parameters()) / 1e6, 2),
             "limits": asdict(self.limits),
-            "card": card.read_text() if card is not None and card.is_file() else "",
+            "card": read_card(source) if source else "",
         }
 
     # ---- checks shared by every operation ----------------------------------------------------------------------
@@ -222,7 +227,13 @@ class FaceService:
                 f"{filename}: {image.width}x{image.height} is over the limit of {self.limits.max_pixels:,} pixels"
             )
         try:
-            return image.convert("RGB")
+            check_photo_shape(image.size, filename)
+        except ValueError as err:
+            raise BadRequest(str(err)) from None
+        try:
+            return to_rgb(image)
+        except ValueError as err:  # pixels that are not numbers
+            raise BadRequest(f"{filename}: {err}") from None
         except Exception:
             raise BadRequest(f"{filename}: the image data is damaged") from None
 

@@ -120,7 +120,9 @@ def _edit_tab(service: FaceService) -> None:
             raise gr.Error("upload a photo first", print_exception=False)
         path = Path(upload)
         progress(0, desc="editing")
-        image = _run(service.read_image, path.read_bytes(), path.name)
+        with open(path, "rb") as handle:  # never more than the limit in memory: read_image refuses the rest
+            data = handle.read(service.limits.max_upload_bytes + 1)
+        image = _run(service.read_image, data, path.name)
         result = _run(service.edit, image, _changes(add_names, remove_names), strength_value)
         images = result.images
         return images["input"], images["edited"], images.get("pasted"), f"*{result.note}*", images["reconstruction"]

@@ -21,6 +21,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from facegen.evaluation.identity import EXTRA_HINT, model_file
+from facegen.utils.pixels import to_rgb
 
 ALIGNED_SIZE = (178, 218)  # CelebA's aligned photos (width, height)
 CROP_TOP = 20  # facegen's square crop of an aligned photo starts 20 rows down (facegen.data.preprocess)
@@ -34,6 +35,19 @@ TEMPLATE = np.array([[115.40, 112.95], [100.03, 113.88], [62.30, 112.96], [77.50
 ALIGNED_TOLERANCE = 5.0
 DETECT_SIDE = 400  # HOG sees a copy no longer than this: fast on big photos, faces down to ~10% of it
 CNN_SIDE = 256  # the CNN detector (the fallback) is slow: it sees a smaller copy
+
+
+MIN_PHOTO_SIDE, MAX_PHOTO_ASPECT = 32, 8  # smaller or more elongated photos break dlib's detectors (no face fits)
+
+
+def check_photo_shape(size: tuple[int, int], name: str) -> None:
+    """A ValueError naming the photo when it is too small or too elongated to hold a face dlib can find."""
+    short, long = sorted(size)
+    if short < MIN_PHOTO_SIDE or long > MAX_PHOTO_ASPECT * short:
+        raise ValueError(
+            f"{name}: a {size[0]}x{size[1]} photo cannot hold a face; photos need at least {MIN_PHOTO_SIDE} pixels "
+            f"on each side and at most {MAX_PHOTO_ASPECT}:1 between the sides"
+        )
 
 
 class NoFaceError(ValueError):
@@ -78,14 +92,18 @@ def _cnn_detector():
 def load_photo(image: str | Path | Image.Image) -> Image.Image:
     """An RGB photo turned upright by its EXIF orientation; a one-line ValueError names a file it cannot read."""
     if isinstance(image, Image.Image):
-        return ImageOps.exif_transpose(image).convert("RGB")
+        return to_rgb(ImageOps.exif_transpose(image))
     try:
         with Image.open(image) as photo:
-            return ImageOps.exif_transpose(photo).convert("RGB")
+            upright = ImageOps.exif_transpose(photo)
     except FileNotFoundError:
         raise ValueError(f"{image}: no such file") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
         raise ValueError(f"{image} is not a readable image ({type(err).__name__})") from None
+    try:
+        return to_rgb(upright)
+    except ValueError as err:
+        raise ValueError(f"{image}: {err}") from None
 
 
 def _face_boxes(photo: Image.Image) -> list[tuple[float, float, float, float]]:
@@ -165,6 +183,7 @@ def align_face(image: str | Path | Image.Image, name: str | None = None) -> Alig
     """
     name = name or (str(image) if not isinstance(image, Image.Image) else "image")
     photo = load_photo(image)
+    check_photo_shape(photo.size, name)
     landmarks, box, count = detect_landmarks(photo, name)
     transform = similarity_transform(landmarks, TEMPLATE)
     return Alignment(warp(photo, transform), transform, box, landmarks, count)

@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from facegen.config import CELEBA_CROP
-from facegen.utils.pixels import to_model_range, to_uint8
+from facegen.utils.pixels import to_model_range, to_rgb, to_uint8
 
 __all__ = ["PREPROCESSING", "preprocess", "random_hflip", "to_model_range", "to_uint8"]
 
@@ -30,7 +30,7 @@ def preprocess(img: Image.Image, image_size: int, crop: int | None = CELEBA_CROP
         raise ValueError(f"image_size must be positive, got {image_size}")
     if crop is not None and crop < 1:
         raise ValueError(f"crop must be positive or None, got {crop}")
-    img = img.convert("RGB")
+    img = to_rgb(img)
     width, height = img.size
     side = min(width, height) if crop is None else min(crop, width, height)
     left, top = (width - side) // 2, (height - side) // 2

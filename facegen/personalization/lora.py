@@ -16,6 +16,7 @@ DEFAULT_TARGETS: dict[str, tuple[str, ...]] = {
     # The DiT blocks' attention and MLP (not the timestep embedder's MLP, which is also named mlp).
     "dit": ("attn.qkv", "attn.proj", "blocks.*.mlp.0", "blocks.*.mlp.2"),
 }
+PEFT_PREFIX = "base_model.model."  # what peft puts before a module name in an adapter's keys
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 
-from facegen.personalization.files import read_tensors, write_tensors
-from facegen.personalization.lora import LoraSpec, merged
+from facegen.data.attributes import CELEBA_ATTRIBUTES
+from facegen.personalization.files import Layout, read_tensors, write_tensors
+from facegen.personalization.lora import PEFT_PREFIX, LoraSpec, merged, target_modules
 
 SUBJECT_FORMAT = "facegen-subject-1"
+FLOAT_DTYPES = ("F16", "F32", "BF16")
 METHODS = ("textual-inversion", "lora", "dreambooth")
 
 
@@ -29,6 +32,14 @@ def base_fingerprint(net: nn.Module) -> str:
         digest.update(f"{name}{tuple(tensor.shape)}".encode())
         digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()
+
+
+def check_base(name: str, base_sha256: str, base_source: str, fingerprint: str, source: str | Path | None) -> None:
+    if fingerprint != base_sha256:
+        raise ValueError(
+            f"subject {name!r} was trained on another base model ({base_source}, weights sha256 "
+            f"{str(base_sha256)[:12]}), not {source} ({fingerprint[:12]}): load that base with it"
+        )
 
 
 @dataclass(frozen=True)
@@ -46,11 +57,7 @@ class Subject:
     options: dict = field(default_factory=dict)  # how it was trained (recorded, not used)
 
     def check_base(self, fingerprint: str, source: str | Path | None) -> None:
-        if fingerprint != self.base_sha256:
-            raise ValueError(
-                f"subject {self.name!r} was trained on another base model ({self.base_source}, weights sha256 "
-                f"{self.base_sha256[:12]}), not {source} ({fingerprint[:12]}): load that base with it"
-            )
+        check_base(self.name, self.base_sha256, self.base_source, fingerprint, source)
 
     def adapt(self, net: nn.Module) -> nn.Module:
         """The base ``net`` with this subject's weight change (a new module), or ``net`` itself if it has none."""
@@ -88,8 +95,63 @@ def save_subject(subject: Subject, path: str | Path, overwrite: bool = False) ->
     return path
 
 
-def load_subject(path: str | Path) -> Subject:
-    tensors, meta = read_tensors(path, SUBJECT_FORMAT)
+def _lora_spec(meta: dict, source: str) -> LoraSpec:
+    lora = meta.get("lora")
+    try:
+        targets, rank, alpha = tuple(lora["targets"]), lora["rank"], float(lora["alpha"])
+        if not all(isinstance(t, str) for t in targets) or type(rank) is not int or not math.isfinite(alpha):
+            raise TypeError
+        return LoraSpec(targets, rank, alpha)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        raise ValueError(f"{source}: its LoRA settings {lora!r} are not a rank, an alpha and target names") from None
+
+
+def expected_layout(net: nn.Module, meta: dict, source: str) -> dict[str, tuple[int, ...]]:
+    """Tensor name -> shape that a subject file for ``net`` must hold, derived from its header alone, so a file
+    made for another model (or a rank of 100000) is refused before anything is allocated."""
+    shapes = {"embedding": (net.cond_embedder.dim,), "attributes": (len(CELEBA_ATTRIBUTES),)}
+    weights = meta.get("weights")
+    if weights == "lora":
+        spec = _lora_spec(meta, source)
+        modules = dict(net.named_modules())
+        for name in target_modules(net, spec.targets):
+            layer = modules[name]
+            conv = isinstance(layer, nn.Conv2d)
+            fan_in = layer.in_channels if conv else layer.in_features
+            fan_out = layer.out_channels if conv else layer.out_features
+            if spec.rank > min(fan_in, fan_out):
+                raise ValueError(f"{source}: LoRA rank {spec.rank} is over {min(fan_in, fan_out)}, the size of {name}")
+            kernel = tuple(layer.kernel_size) if conv else ()
+            shapes[f"lora.{PEFT_PREFIX}{name}.lora_A.weight"] = (spec.rank, fan_in, *kernel)
+            shapes[f"lora.{PEFT_PREFIX}{name}.lora_B.weight"] = (fan_out, spec.rank, *((1, 1) if conv else ()))
+    elif weights == "full-delta-fp16":
+        shapes |= {f"delta.{k}": tuple(p.shape) for k, p in net.named_parameters()}
+    elif weights != "none":
+        raise ValueError(f"{source}: unknown weights {weights!r} (none, lora, full-delta-fp16)")
+    return shapes
+
+
+def _check_header(net: nn.Module, base_source: str | Path | None, source: str):
+    def check(layout: Layout, meta: dict) -> None:
+        base = meta.get("base") if isinstance(meta.get("base"), dict) else {}
+        check_base(meta.get("name"), base.get("sha256"), base.get("source"), base_fingerprint(net), base_source)
+        expected = expected_layout(net, meta, source)
+        for name in sorted(set(layout) | set(expected)):
+            found = layout.get(name, (None, None))
+            if found[1] != expected.get(name) or found[0] not in FLOAT_DTYPES:
+                raise ValueError(
+                    f"{source}: tensor {name} is {found[0]} {found[1]}, expected {expected.get(name)} in "
+                    f"{'/'.join(FLOAT_DTYPES)} for this base model (made for another model, or damaged)"
+                )
+
+    return check
+
+
+def load_subject(path: str | Path, net: nn.Module | None = None, base_source: str | Path | None = None) -> Subject:
+    """A subject file; given the base ``net`` (from ``base_source``), its header is checked first: made for that
+    base, and the names, shapes and dtypes that base implies, before any tensor is read."""
+    check = _check_header(net, base_source, str(path)) if net is not None else None
+    tensors, meta = read_tensors(path, SUBJECT_FORMAT, check)
     try:
         lora = meta["lora"]
         return Subject(

@@ -10,6 +10,7 @@ import copy
 import dataclasses
 import hashlib
 import json
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -76,11 +77,17 @@ class PersonalizeOptions:
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in ("save_every", "preview")}
 
 
-def output_paths(out: str | Path) -> tuple[Path, Path, Path]:
-    """(subject file, preview PNG, resume state) for ``--out NAME.safetensors``."""
+def output_paths(out: str | Path, images: str | Path | Sequence[Path] | None = None) -> tuple[Path, Path, Path]:
+    """(subject file, preview PNG, resume state) for ``--out NAME.safetensors``; not inside the ``images`` folder,
+    where the next run would train on its own preview."""
     out = Path(out)
     if out.suffix != ".safetensors":
         raise ValueError(f"--out {out}: a subject file is NAME.safetensors")
+    if isinstance(images, (str, Path)) and out.resolve().parent.is_relative_to(Path(images).resolve()):
+        raise ValueError(
+            f"--out {out} is inside --images {images}: its preview {out.with_suffix('.png').name} would be read as a "
+            "photo of the person; write the subject file elsewhere"
+        )
     return out, out.with_suffix(".png"), out.with_name(f"{out.stem}.resume.safetensors")
 
 
@@ -184,7 +191,7 @@ def personalize(
     """
     if not re.fullmatch(r"[\w.+-]{1,64}", name):
         raise ValueError(f"--name {name!r}: letters, digits and _ . + - only (at most 64)")
-    out, preview_path, state_path = output_paths(out)
+    out, preview_path, state_path = output_paths(out, images)
     for path in (out, preview_path):
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} exists: choose another --out (or pass --overwrite)")
@@ -223,7 +230,12 @@ def personalize(
             initial=start,
             total=options.steps,
         ):
-            _train_step(pipe, run, photos, prior, step)
+            loss = _train_step(pipe, run, photos, prior, step)
+            if not math.isfinite(loss):  # the weights are lost: saving them would give black images
+                raise FloatingPointError(
+                    f"personalizing {name} diverged at step {step + 1} (loss {loss}); nothing was written: "
+                    "run again with a lower --lr / --embedding-lr"
+                )
             if (step + 1) % options.save_every == 0 and step + 1 < options.steps:
                 save_state(step + 1)
     except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM / SIGHUP (facegen.utils.signals)

@@ -22,11 +22,17 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
+def gradio_uploads(tmp_path_factory) -> Path:
+    """Where the server's gradio keeps uploads: a refused upload must leave nothing there."""
+    return tmp_path_factory.mktemp("gradio-uploads")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory, gradio_uploads):
     """``(base_url, process)``; the server's log is printed if it fails to start."""
     port = free_port()
     log = tmp_path_factory.mktemp("server") / "serve.log"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GRADIO_TEMP_DIR": str(gradio_uploads)}
     with open(log, "w") as handle:
         process = subprocess.Popen(
             [sys.executable, "-m", "facegen.cli", "serve", "--port", str(port), "--device", "cpu"],

@@ -32,4 +32,3 @@ def test_fd_face_ranks_real_faces_above_scrambled_ones(real, celeba_root):
     assert real_m["fd_face"] * 1.5 < scrambled_m["fd_face"], (real_m, scrambled_m)  # 1.9x measured at 48 faces
     assert real_m["face_detected"] >= 0.8 and real_m["face_detected_real"] >= 0.8
     assert scrambled_m["face_detected"] < real_m["face_detected"]
-
