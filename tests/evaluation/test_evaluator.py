@@ -7,7 +7,7 @@ from facegen.evaluation import LOWER_IS_BETTER, evaluate, format_report_table, i
 
 
 def test_metric_directions():
-    assert LOWER_IS_BETTER == {"fid", "kid", "fd_attr", "kid_attr", "identity"}
+    assert LOWER_IS_BETTER == {"fid", "kid", "fd_attr", "kid_attr", "fd_face", "identity"}
     assert is_better("identity", 0.4, 0.5)  # a distance to the person
     assert is_better("fid", 10.0, 12.0) and not is_better("fid", 12.0, 10.0)
     assert is_better("attr_consistency", 0.9, 0.8) and not is_better("clip_score", 20.0, 20.0)
