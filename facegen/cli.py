@@ -23,6 +23,7 @@ from pathlib import Path
 
 import facegen
 from facegen.config import Bound
+from facegen.extras import missing_module_line, require
 from facegen.objective_names import ALL_SAMPLERS
 
 # Exit codes, one per class of failure (docs/ROBUSTNESS.md).
@@ -176,14 +177,6 @@ def _out_folder(args: argparse.Namespace) -> str:
     return args.out
 
 
-def _faces_extra(what: str) -> None:
-    """dlib and its models (the ``faces`` extra) are installed, or one line says how to get them."""
-    import importlib.util
-
-    if any(importlib.util.find_spec(m) is None for m in ("dlib", "face_recognition_models")):
-        raise ValueError(f"{what} needs dlib and its models: pip install 'facegen[faces]'")
-
-
 def _pipeline(args: argparse.Namespace, use_ema: bool = True):
     from facegen.pipeline import FacePipeline
 
@@ -290,7 +283,7 @@ def cmd_edit(args: argparse.Namespace) -> None:
 def cmd_align(args: argparse.Namespace) -> None:
     from facegen.data.align import NoFaceError, align_face, output_paths, save_image
 
-    _faces_extra("align")
+    require("faces", "align")
     for image in args.images:
         _image(image, "align")
     targets = output_paths(args.images, _out(args.out), args.overwrite)
@@ -358,6 +351,8 @@ def cmd_personalize(args: argparse.Namespace) -> None:
         seed=args.seed,
         preview=args.preview,
     )
+    if options.weights == "lora":  # peft trains the adapter; textual inversion and full weights need nothing more
+        require("personalize", f"--method {args.method}")
     _out(output_paths(args.out)[0], folder=False)
     photo_paths(args.images)  # the photos are counted before the model loads
     subject = personalize(_pipeline(args), args.images, args.name, args.out, options, overwrite=args.overwrite)
@@ -377,7 +372,12 @@ def _check_scoring(pipe, metrics: list[str], args: argparse.Namespace, celeba_ro
         raise ValueError(f"--metrics {CLIP_SCORE} needs a text-conditioned model and --clip-model (a CLIP folder)")
     spec = parse_reference(args.ref, pipe.config.data.image_size, celeba_root)
     if spec.dataset == "celeba" and not (Path(spec.root) / "list_attr_celeba.txt").is_file():
-        raise FileNotFoundError(f"--ref {args.ref}: no CelebA at {spec.root} (set --celeba-root)")
+        from facegen.data.roots import where_to_put
+
+        raise FileNotFoundError(
+            f"--ref {args.ref}: no CelebA at {spec.root}; put it there, pass --celeba-root DIR, or "
+            f"{where_to_put('celeba')}"
+        )
     if kind != "none" and spec.dataset != "celeba":
         raise ValueError(f"--ref {args.ref}: a conditional model is scored against labelled faces (celeba:SPLIT)")
     if {FID, KID} & set(metrics):
@@ -391,7 +391,7 @@ def _identity_ref(folder: str | None, metrics: list[str]) -> None:
     if (IDENTITY in metrics) != (folder is not None):
         raise ValueError("--metrics identity and --identity-ref DIR (photos of the one person) go together")
     if folder is not None:
-        _faces_extra("--metrics identity")
+        require("faces", "--metrics identity")
         if not Path(folder).is_dir():
             raise FileNotFoundError(f"--identity-ref {folder}: no such folder")
 
@@ -407,7 +407,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
         raise ValueError(f"--metrics {args.metrics!r}: unknown {unknown or 'none given'}; choose from {ALL_METRICS}")
     _identity_ref(args.identity_ref, metrics)
     if "fd_face" in metrics:
-        _faces_extra("--metrics fd_face")
+        require("faces", "--metrics fd_face")
     if args.out is not None:
         from facegen.utils.io import check_output_file
 
@@ -467,11 +467,7 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    import importlib.util
-
-    missing = [m for m in ("gradio", "fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
-    if missing:
-        raise ValueError(f"serve needs {', '.join(missing)}: pip install 'facegen[app]'")
+    require("app", "serve")
     from facegen.app.server import check_host, check_port, serve
 
     check_host(args.host, args.allow_remote)  # before the model loads
@@ -698,6 +694,8 @@ def explain(err: BaseException) -> tuple[str, int]:
         else:
             message = str(err)
         return _one_line(message), EXIT_BAD_INPUT if isinstance(err, FileNotFoundError) else EXIT_FILE_SYSTEM
+    if isinstance(err, ImportError) and missing_module_line(err):  # an optional dependency: name its extra
+        return _one_line(missing_module_line(err)), EXIT_BAD_INPUT
     if isinstance(err, ValueError):  # bad arguments, configs, attribute strings, damaged or refused checkpoints
         return _one_line(str(err)), EXIT_BAD_INPUT
     if isinstance(err, (RuntimeError, FloatingPointError, MemoryError)):  # failed while working
