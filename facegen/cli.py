@@ -68,6 +68,16 @@ def number(kind: type, bound: Bound):
 COUNT, SEED, SCALE = number(int, Bound(1)), number(int, Bound(0, 2**32 - 1)), number(float, Bound(0))
 
 
+def threads(text: str) -> str | int:
+    """An argparse type: ``auto`` or a thread count >= 1."""
+    if text == "auto":
+        return text
+    try:
+        return COUNT(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected auto or an integer >= 1, got {text!r}") from None
+
+
 def _subparser(sub, name: str, help: str) -> argparse.ArgumentParser:
     return sub.add_parser(name, help=help, description=help, formatter_class=_Help)
 
@@ -86,6 +96,13 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
         "--model", help="a pretrained model name (`facegen models`) or exported folder; default: faces128, bundled"
     )
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    parser.add_argument(
+        "--threads",
+        type=threads,
+        default="auto",
+        help="CPU threads; auto: $OMP_NUM_THREADS, else every core this process may use (as train.num_threads); "
+        "1 is faster when other work keeps the cores busy",
+    )
     parser.add_argument(
         "--compile",
         action="store_true",
@@ -178,18 +195,22 @@ def _out_folder(args: argparse.Namespace) -> str:
 
 
 def _pipeline(args: argparse.Namespace, use_ema: bool = True):
-    from facegen.pipeline import FacePipeline
+    import torch
+
+    from facegen.pipeline import FacePipeline, default_device
+    from facegen.utils.hardware import configure_cpu_threads
 
     if args.checkpoint is not None and args.model is not None:
         raise ValueError("give either --checkpoint (a training run) or --model (a pretrained model), not both")
+    device = _device(args.device)
+    if torch.device(device or default_device()).type == "cpu":  # the rule training follows (train.num_threads)
+        configure_cpu_threads(None if args.threads == "auto" else args.threads)
     subject = getattr(args, "subject", None)
     if subject is not None:  # read before the model: a damaged file fails first
         from facegen.personalization import load_subject
 
         subject = load_subject(subject)
-    pipe = FacePipeline.load(
-        args.checkpoint, args.model, device=_device(args.device), use_ema=use_ema, compile=args.compile
-    )
+    pipe = FacePipeline.load(args.checkpoint, args.model, device=device, use_ema=use_ema, compile=args.compile)
     return pipe if subject is None else pipe.with_subject(subject)
 
 
@@ -447,12 +468,8 @@ def cmd_models(args: argparse.Namespace) -> None:
     from facegen.pretrained import list_models
 
     for row in list_models():
-        status = (
-            f"{row['size_mb']} MB, {row['parameters_m']}M params, {row['image_size']}px, {row['conditioning']}"
-            if row["installed"]
-            else "not installed"
-        )
-        print(f"{row['name']:<12} {status}\n             {row['summary']}")
+        status = f"{row['size_mb']} MB" if row["installed"] else "not installed"
+        print(f"{row['name']:<12} {status}\n             {row['description']}")
 
 
 def cmd_export(args: argparse.Namespace) -> None:

@@ -33,7 +33,6 @@ DEFAULT_MODEL = "faces128"
 @dataclass(frozen=True)
 class PretrainedModel:
     name: str
-    summary: str
 
     @property
     def folder(self) -> Path:
@@ -41,11 +40,7 @@ class PretrainedModel:
 
 
 REGISTRY: dict[str, PretrainedModel] = {
-    "faces128": PretrainedModel(
-        "faces128",
-        "128x128 CelebA faces with control of the 40 attributes (DiT on TAEF2 latents, rectified flow, CFG); "
-        "sample, edit, interpolate",
-    ),
+    "faces128": PretrainedModel("faces128"),
 }
 
 
@@ -156,8 +151,11 @@ def _check_apart(out: Path, sources: set[Path], checkpoint: str | Path) -> None:
 
 
 def list_models() -> list[dict[str, Any]]:
-    """What ``facegen models`` prints: name, size on disk, parameters, resolution, conditioning, summary."""
+    """What ``facegen models`` prints: name, size on disk, parameters, resolution, conditioning, and the
+    description made from the model's own config (:func:`facegen.describe.describe_model`)."""
     import json
+
+    from facegen.describe import describe_model
 
     rows = []
     for model in REGISTRY.values():
@@ -173,10 +171,14 @@ def list_models() -> list[dict[str, Any]]:
                 "parameters_m": round(meta.get("num_parameters", 0) / 1e6, 2),
                 "image_size": meta.get("image_size"),
                 "conditioning": meta.get("conditioning"),
-                "summary": model.summary,
+                "description": describe_model(_config(folder), meta["num_parameters"]) if installed else "",
             }
         )
     return rows
+
+
+def _config(folder: Path) -> Config:
+    return config_from_dict(yaml.safe_load((folder / CONFIG_FILE).read_text()))
 
 
 def _shard(weights: dict[str, torch.Tensor]) -> list[dict[str, torch.Tensor]]:

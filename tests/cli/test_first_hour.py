@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from facegen.data.roots import DATA_ROOT_ENV
+import re
 
-from .conftest import run_cli
+import pytest
+import torch
+
+from facegen.cli import build_parser
+from facegen.config import load_config
+from facegen.data.roots import DATA_ROOT_ENV
+from facegen.describe import describe_model
+from facegen.utils.hardware import usable_cores
+
+from .conftest import TINY, run_cli
 
 EVAL = ["eval", "--checkpoint", "runs/attr", "--num-samples", "2", "--steps", "1"]
+SAMPLE = ["sample", "--checkpoint", "runs/uncond", "--device", "cpu", "--num-samples", "1", "--steps", "1"]
 
 
 def test_eval_without_celeba_says_where_it_goes_and_names_the_variable(in_sandbox, capsys, monkeypatch):
@@ -28,3 +38,42 @@ def test_eval_finds_celeba_under_the_variable(in_sandbox, celeba_root, capsys, m
 
     monkeypatch.setattr("facegen.scoring.score", score)
     assert run_cli(capsys, EVAL).code == 130 and seen["root"] == "$FACEGEN_DATA_ROOT/celeba"
+
+
+def test_models_describes_faces128_from_its_config(capsys):
+    result = run_cli(capsys, ["models"])
+    line = result.out.splitlines()[1]
+    assert result.code == 0 and "DiT" not in result.out
+    for fact in ("UNet-small", "20.97M parameters", "128x128", "TAEF2 latents 32x16x16", "40 CelebA attributes"):
+        assert fact in line, (fact, line)
+    assert "rectified flow (velocity prediction), heun sampler, 4 steps" in line
+
+
+def test_the_description_follows_the_config(sandbox):
+    cfg = load_config(None, [*TINY, "objective.name=ddpm", "sampler.name=ddim"])
+    text = describe_model(cfg, 123_456)
+    assert text.startswith("DiT-tiny/4, 0.12M parameters, 16x16 faces from pixels; unconditional; ddpm")
+
+
+@pytest.mark.parametrize("command", ["sample", "edit", "interpolate", "eval", "serve", "personalize"])
+def test_every_sampling_command_takes_threads(command):
+    parser = build_parser()._subparsers._group_actions[0].choices[command]
+    option = next(a for a in parser._actions if "--threads" in a.option_strings)
+    assert option.default == "auto" and option.type("2") == 2
+
+
+@pytest.mark.parametrize("threads, omp, expected", [("1", None, 1), ("2", "1", 2), ("auto", "3", 3), ("auto", None, 0)])
+def test_threads_set_what_sampling_runs_on(in_sandbox, capsys, monkeypatch, threads, omp, expected):
+    monkeypatch.delenv("OMP_NUM_THREADS") if omp is None else monkeypatch.setenv("OMP_NUM_THREADS", omp)
+    torch.set_num_threads(4)
+    argv = [*SAMPLE, "--threads", threads, "--out", f"t{threads}{omp}"]
+    assert run_cli(capsys, argv).code == 0
+    assert torch.get_num_threads() == (expected or usable_cores())
+
+
+@pytest.mark.parametrize("sampler", ["euler", "heun", "dopri5"])
+def test_one_progress_bar_counts_the_steps_of_every_batch(in_sandbox, capsys, sampler):
+    argv = [*SAMPLE, "--num-samples", "3", "--batch-size", "2", "--steps", "3", "--sampler", sampler]
+    result = run_cli(capsys, [*argv, "--out", f"bar-{sampler}"])
+    bars = set(re.findall(r"generating:\s+\d+%\|[^|]*\|\s*(\d+)/(\d+)", result.err))
+    assert result.code == 0 and ("6", "6") in bars and all(total == "6" for _, total in bars), result.err
