@@ -214,6 +214,11 @@ def _pipeline(args: argparse.Namespace, use_ema: bool = True):
     return pipe if subject is None else pipe.with_subject(subject)
 
 
+def _of_subject(pipe) -> str:
+    """`` of NAME (METHOD)`` for a pipeline carrying a learned person: the file says whom, the output should too."""
+    return f" of {pipe.subject.name} ({pipe.subject.method})" if pipe.subject is not None else ""
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     cfg = _config(args)
     if args.resume and args.overwrite:
@@ -253,7 +258,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
     )
     images, trajectory = out if args.gif else (out, None)
     folder = pipe.save(images, args.out, trajectory, overwrite=args.overwrite)
-    print(f"wrote {len(images)} samples from {pipe.checkpoint} to {folder}")
+    print(f"wrote {len(images)} samples{_of_subject(pipe)} from {pipe.checkpoint} to {folder}")
 
 
 def cmd_edit(args: argparse.Namespace) -> None:
@@ -334,6 +339,8 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
     _attributes(args.start, "--from-attributes")
     _attributes(args.end, "--to-attributes")
     _out_folder(args)
+    from facegen.pipeline import MORPH_SEED
+
     pipe = _pipeline(args)
     if args.start is not None and pipe.config.conditioning.type != "attributes":
         raise ValueError(f"{pipe.checkpoint} is not attribute-conditioned: interpolate it with --seeds A B")
@@ -341,7 +348,7 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
         attributes=(args.start, args.end) if args.start is not None else None,
         seeds=tuple(args.seeds) if args.seeds else None,
         num_frames=args.frames,
-        seed=args.seed,
+        seed=MORPH_SEED if args.seed is None else args.seed,
         steps=args.steps,
         cfg_scale=args.cfg_scale,
     )
@@ -349,7 +356,7 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
     with output_folder(out, args.overwrite) as tmp:
         save_png(grid(frames, nrow=len(frames)), tmp / "strip.png")
         save_gif(list(frames), tmp / "interpolation.gif", duration_ms=150, hold_last_ms=600)
-    print(f"wrote strip.png and interpolation.gif ({len(frames)} frames) to {out}")
+    print(f"wrote strip.png and interpolation.gif ({len(frames)} frames{_of_subject(pipe)}) to {out}")
 
 
 def cmd_personalize(args: argparse.Namespace) -> None:
@@ -596,7 +603,9 @@ def build_parser() -> argparse.ArgumentParser:
             f"{option}-attributes", option, dest=dest, metavar="ATTRIBUTES", help=f'{dest} attributes, e.g. "{example}"'
         )
     interp.add_argument("--seeds", type=SEED, nargs=2, metavar=("A", "B"), help="slerp between these two noises")
-    interp.add_argument("--seed", type=SEED, default=0, help="the noise for attribute interpolation")
+    interp.add_argument(
+        "--seed", type=SEED, help="the noise for attribute interpolation (default: 20, a face in every frame)"
+    )
     interp.add_argument("--frames", type=number(int, Bound(2)), default=8, help="frames from start to end")
     interp.set_defaults(func=cmd_interpolate)
     for parser_ in (sample, edit, interp):

@@ -77,3 +77,47 @@ def test_one_progress_bar_counts_the_steps_of_every_batch(in_sandbox, capsys, sa
     result = run_cli(capsys, [*argv, "--out", f"bar-{sampler}"])
     bars = set(re.findall(r"generating:\s+\d+%\|[^|]*\|\s*(\d+)/(\d+)", result.err))
     assert result.code == 0 and ("6", "6") in bars and all(total == "6" for _, total in bars), result.err
+
+
+def test_sample_with_a_subject_names_the_person(in_sandbox, capsys, tmp_path):
+    from facegen.personalization import Subject, base_fingerprint, save_subject
+    from facegen.pipeline import FacePipeline
+
+    base = FacePipeline.from_checkpoint(in_sandbox / "runs" / "attr", device="cpu").net
+    subject = Subject(
+        name="ada",
+        method="textual-inversion",
+        embedding=torch.randn(base.cond_embedder.dim),
+        base_sha256=base_fingerprint(base),
+        base_source="runs/attr",
+        steps=1,
+        attributes=torch.zeros(40),
+    )
+    path = save_subject(subject, tmp_path / "subject.safetensors")  # the file's name is not the person's
+    argv = ["sample", "--checkpoint", "runs/attr", "--subject", path, "--num-samples", "1", "--out", "ada"]
+    result = run_cli(capsys, argv)
+    assert result.code == 0 and "1 samples of ada (textual-inversion) from" in result.out
+
+
+def test_interpolate_defaults_to_the_chosen_seed(in_sandbox, capsys, monkeypatch):
+    from facegen.pipeline import MORPH_SEED, FacePipeline
+
+    seen = []
+    monkeypatch.setattr(FacePipeline, "interpolate", lambda self, **options: seen.append(options["seed"]) or 1 / 0)
+    argv = ["interpolate", "--checkpoint", "runs/attr", "--from", "Male=1", "--to", "Male=0", "--out", "m"]
+    run_cli(capsys, argv)
+    run_cli(capsys, [*argv, "--seed", "3"])
+    assert seen == [MORPH_SEED, 3]
+
+
+def test_the_default_morph_of_faces128_is_a_face_in_every_frame():
+    dlib = pytest.importorskip("dlib", reason='needs the faces extra: pip install "facegen[faces]"')
+    from facegen.pipeline import FacePipeline
+    from facegen.utils.pixels import to_uint8
+
+    frames = FacePipeline.from_pretrained("faces128", device="cpu").interpolate(
+        ("Male=1,Smiling=0", "Male=0,Smiling=1")
+    )
+    detector = dlib.get_frontal_face_detector()
+    scores = [max(detector.run(a.copy(), 1, -1.0)[1], default=-2) for a in to_uint8(frames).permute(0, 2, 3, 1).numpy()]
+    assert min(scores) > 1.0, scores  # seed 0's worst frame scored 0.29 (benchmarks/interpolate_seeds.py)
