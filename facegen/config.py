@@ -31,7 +31,7 @@ CELEBA_CROP = 178  # CelebA's official centre crop of its aligned 178x218 faces 
 @dataclass
 class DataConfig:
     dataset: Literal["celeba", "celebahq", "folder"] = "celeba"
-    root: str = "../shared/data/celeba"
+    root: str = "$FACEGEN_DATA_ROOT/celeba"  # facegen.data.roots: ../shared/data when unset
     split: Literal["train", "valid", "test", "all"] = "train"
     image_size: int = 32
     crop: int | None = CELEBA_CROP  # None = largest central square

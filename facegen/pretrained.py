@@ -36,7 +36,6 @@ MAX_META_BYTES, MAX_CARD_BYTES = 1 << 20, 256 << 10
 @dataclass(frozen=True)
 class PretrainedModel:
     name: str
-    summary: str
 
     @property
     def folder(self) -> Path:
@@ -44,11 +43,7 @@ class PretrainedModel:
 
 
 REGISTRY: dict[str, PretrainedModel] = {
-    "faces128": PretrainedModel(
-        "faces128",
-        "128x128 CelebA faces with control of the 40 attributes (DiT on TAEF2 latents, rectified flow, CFG); "
-        "sample, edit, interpolate",
-    ),
+    "faces128": PretrainedModel("faces128"),
 }
 
 
@@ -105,12 +100,16 @@ def _read_meta(folder: Path) -> dict[str, Any]:
     return meta
 
 
+def _folder_config(folder: Path) -> Config:
+    return config_from_dict(read_yaml_mapping(folder_file(folder, CONFIG_FILE)))
+
+
 def load_model_folder(folder: str | Path) -> tuple[Config, dict[str, torch.Tensor], dict[str, Any]]:
     """(config, float32 state dict, meta) of an exported model folder; shards are checked against their sha256.
     Every file is checked to lie inside the folder before anything is read."""
     folder = Path(folder)
     meta = _read_meta(folder)
-    config = config_from_dict(read_yaml_mapping(folder_file(folder, CONFIG_FILE)))
+    config = _folder_config(folder)
     state: dict[str, torch.Tensor] = {}
     for shard in meta["shards"]:
         path = folder_file(folder, shard["file"])
@@ -197,12 +196,16 @@ def _check_apart(out: Path, sources: set[Path], checkpoint: str | Path) -> None:
 
 
 def list_models() -> list[dict[str, Any]]:
-    """What ``facegen models`` prints: name, size on disk, parameters, resolution, conditioning, summary."""
+    """What ``facegen models`` prints: name, size on disk, parameters, resolution, conditioning, and the
+    description made from the model's own config (:func:`facegen.describe.describe_model`)."""
+
+    from facegen.describe import describe_model
+
     rows = []
     for model in REGISTRY.values():
         folder = model.folder
         installed = (folder / META_FILE).is_file()
-        meta = json.loads((folder / META_FILE).read_text()) if installed else {}
+        meta = _read_meta(folder) if installed else {}
         size = sum(f.stat().st_size for f in folder.glob("*.safetensors")) if installed else 0
         rows.append(
             {
@@ -212,7 +215,7 @@ def list_models() -> list[dict[str, Any]]:
                 "parameters_m": round(meta.get("num_parameters", 0) / 1e6, 2),
                 "image_size": meta.get("image_size"),
                 "conditioning": meta.get("conditioning"),
-                "summary": model.summary,
+                "description": describe_model(_folder_config(folder), meta["num_parameters"]) if installed else "",
             }
         )
     return rows

@@ -1,4 +1,4 @@
-"""Shared fixtures: real data from ../shared (skipped with the reason when absent)."""
+"""Shared fixtures: real data from $FACEGEN_DATA_ROOT, else ../shared/data (skipped with the reason when absent)."""
 
 import os
 from pathlib import Path
@@ -7,8 +7,10 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(__import__("os").environ.get("FACEGEN_SHARED", REPO.parent / "shared"))
-CELEBA = SHARED / "data" / "celeba"
+SHARED = Path(os.environ.get("FACEGEN_SHARED", REPO.parent / "shared"))  # the project's data and weights
+DATA = Path(os.environ.get("FACEGEN_DATA_ROOT") or SHARED / "data").expanduser().resolve()  # celeba/, ffhq-.../
+os.environ["FACEGEN_DATA_ROOT"] = str(DATA)  # absolute: commands run from sandbox folders find the same data
+CELEBA = DATA / "celeba"
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # the trainer's thread default reads it: tests stay on one thread
 
 
@@ -20,7 +22,7 @@ def _one_thread():
 @pytest.fixture(scope="session")
 def celeba_root() -> Path:
     if not (CELEBA / "list_attr_celeba.txt").exists():
-        pytest.skip(f"real CelebA subset not found at {CELEBA} (see ../shared/README.md)")
+        pytest.skip(f"real CelebA subset not found at {CELEBA} (set FACEGEN_DATA_ROOT; see ../shared/README.md)")
     return CELEBA
 
 
@@ -29,3 +31,11 @@ def shared_dir() -> Path:
     if not SHARED.exists():
         pytest.skip(f"shared data folder not found at {SHARED}")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The data root: ``celeba/``, ``celebamask-hq-512/``, ``ffhq-thumbnails-128/`` ..."""
+    if not DATA.is_dir():
+        pytest.skip(f"data folder not found at {DATA} (set FACEGEN_DATA_ROOT)")
+    return DATA

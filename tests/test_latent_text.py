@@ -111,25 +111,25 @@ def test_text_to_face_in_latent_space(celeba_root, shared_dir, tmp_path):
     assert (tmp_path / "out" / "grid.png").exists()
 
 
-def celebahq_layout(shared_dir: Path, folder: Path, count: int = 4) -> Path:
+def celebahq_layout(data_dir: Path, folder: Path, count: int = 4) -> Path:
     """A CelebA-HQ folder (images named by HQ index + the official attribute CSV) from real HQ faces."""
     folder.mkdir()
-    sources = sorted((shared_dir / "data" / "celebamask-hq-512").glob("*.jpg"))[:count]
+    sources = sorted((data_dir / "celebamask-hq-512").glob("*.jpg"))[:count]
     for index, source in enumerate(sources):
         shutil.copy(source, folder / f"{index}.jpg")
-    meta = shared_dir / "data" / "celebahq-meta"
+    meta = data_dir / "celebahq-meta"
     lines = (meta / "list_attr_celebahq.txt").read_text().splitlines()
     (folder / "list_attr_celebahq.txt").write_text("\n".join(lines[: count + 1]) + "\n")
     shutil.copy(meta / "image_list.txt", folder)
-    shutil.copy(shared_dir / "data" / "celeba" / "identity_CelebA.txt", folder)
+    shutil.copy(data_dir / "celeba" / "identity_CelebA.txt", folder)
     return folder
 
 
-def test_celebahq_labels_from_index_names(shared_dir, tmp_path):
+def test_celebahq_labels_from_index_names(data_dir, tmp_path):
     from facegen.data import build_dataset
     from facegen.data.attributes import read_identity_file
 
-    root = celebahq_layout(shared_dir, tmp_path / "hq", count=3)
+    root = celebahq_layout(data_dir, tmp_path / "hq", count=3)
     with pytest.warns(UserWarning, match="have no identity"):
         data = build_dataset("celebahq", root, image_size=32)
     expected = [[int(v) for v in line.split(",")[1:]] for line in (root / ATTR).read_text().splitlines()[1:]]
@@ -143,8 +143,8 @@ def test_celebahq_labels_from_index_names(shared_dir, tmp_path):
         build_dataset("celebahq", root, image_size=32)
 
 
-def test_celebahq256_text_config_runs_and_decodes_256(shared_dir, tmp_path):
-    root = celebahq_layout(shared_dir, tmp_path / "celebahq")
+def test_celebahq256_text_config_runs_and_decodes_256(shared_dir, data_dir, tmp_path):
+    root = celebahq_layout(data_dir, tmp_path / "celebahq")
     cfg = load_config(
         REPO / "configs" / "celebahq256_ldm_unet_text.yaml",
         overrides(

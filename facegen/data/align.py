@@ -76,7 +76,7 @@ def _models():
     try:
         import dlib
     except ImportError as err:
-        raise ImportError(f"alignment: {EXTRA_HINT} ({err})") from None
+        raise ImportError(f"alignment: {EXTRA_HINT} ({err})", name="dlib") from None
     return (
         dlib,
         dlib.get_frontal_face_detector(),

@@ -26,6 +26,7 @@ from facegen.data.attributes import CELEBA_ATTRIBUTES
 from facegen.data.base import ImageFileDataset
 from facegen.data.builders import build_dataset, resolve_crop
 from facegen.data.download import IDENTITY_FILE
+from facegen.data.roots import data_path
 from facegen.data.rows import CachedArrays
 from facegen.data.transforms import PREPROCESSING, to_model_range
 from facegen.utils.io import atomic_folder, cache_root, preallocated_npy
@@ -243,6 +244,7 @@ def load_or_build_cache(
 
     CelebA caches carry identities whenever ``identity_CelebA.txt`` is present.
     """
+    root = data_path(root)
     path = cache_path_for(kind, root, split, image_size, crop, max_images, cache_dir)
     wanted = _settings(kind, root, split, image_size, crop, max_images)
     try:
@@ -251,7 +253,7 @@ def load_or_build_cache(
             return cache
     except (OSError, ValueError):  # missing or unreadable: rebuild
         pass
-    has_identities = kind == "celeba" and (Path(root).expanduser() / IDENTITY_FILE).exists()
+    has_identities = kind == "celeba" and (root / IDENTITY_FILE).exists()
     dataset = build_dataset(
         kind, root, split, image_size, crop, flip=False, return_identity=has_identities, max_images=max_images
     )

@@ -22,6 +22,7 @@ from facegen.data.download import (
     PARTITION_FILE,
     how_to_get_celeba,
 )
+from facegen.data.roots import data_path
 
 SPLITS = {"train": 0, "valid": 1, "test": 2, "all": None}
 
@@ -74,7 +75,7 @@ class CelebA(ImageFileDataset):
     ) -> None:
         if split not in SPLITS:
             raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
-        root = Path(root).expanduser()
+        root = data_path(root)
         image_dir, attribute_path = root / IMAGE_DIR, root / ATTRIBUTE_FILE
         partition_path, identity_path = root / PARTITION_FILE, root / IDENTITY_FILE
         required = [image_dir, attribute_path, partition_path] + ([identity_path] if return_identity else [])

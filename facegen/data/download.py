@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from facegen.data.roots import data_path, where_to_put
+
 CELEBA_PAGE = "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html"
 IMAGE_DIR = "img_align_celeba"
 ATTRIBUTE_FILE = "list_attr_celeba.txt"
@@ -15,7 +17,8 @@ IDENTITY_FILE = "identity_CelebA.txt"
 def how_to_get_celeba(root: str | os.PathLike) -> str:
     """Where CelebA must be and where to get it; appended to every missing-data error."""
     return (
-        f"CelebA is expected in the official layout under {root}: {IMAGE_DIR}/ (the aligned-and-cropped "
+        f"CelebA is expected in the official layout under {root}, or {where_to_put('celeba')}, or point at it "
+        f"with data.root=DIR (--celeba-root DIR for eval): {IMAGE_DIR}/ (the aligned-and-cropped "
         f"000001.jpg ... JPEGs), {ATTRIBUTE_FILE}, {PARTITION_FILE}, and {IDENTITY_FILE} for identities "
         f"(landmark and bbox files are optional). Download them from the official CelebA page {CELEBA_PAGE} "
         f"(Google Drive / Baidu links: 'Align&Cropped Images' and 'Anno', 'Eval'), or try "
@@ -41,7 +44,7 @@ def download_celeba(root: str | os.PathLike) -> None:
     when the download cannot run (no ``gdown``, no network, Google Drive quota): the files can always be
     fetched by hand from the official page.
     """
-    root = Path(root).expanduser()
+    root = data_path(root)
     if all((root / name).exists() for name in (IMAGE_DIR, ATTRIBUTE_FILE, PARTITION_FILE)):
         return
     try:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from facegen.data.base import ImageFileDataset, limit
+from facegen.data.roots import data_path
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 
@@ -27,7 +27,7 @@ class ImageFolder(ImageFileDataset):
         extensions: tuple[str, ...] = IMAGE_EXTENSIONS,
         max_images: int | None = None,
     ) -> None:
-        root = Path(root).expanduser()
+        root = data_path(root)
         if not root.is_dir():
             raise FileNotFoundError(f"image folder not found: {root}")
         suffixes = {extension.lower() for extension in extensions}

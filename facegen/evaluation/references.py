@@ -21,6 +21,7 @@ from safetensors.numpy import load_file, save
 
 from facegen.config import CELEBA_CROP
 from facegen.data import PREPROCESSING, SPLITS, ImageCache, load_or_build_cache
+from facegen.data.roots import data_path
 from facegen.evaluation.distances import gaussian_statistics
 from facegen.evaluation.features import FeatureExtractor, extract_features
 from facegen.utils.io import atomic_write_bytes, cache_root
@@ -64,9 +65,9 @@ def parse_reference(
             raise ValueError(f"unknown CelebA split {value!r} in {ref!r}; choose one of {list(SPLITS)}")
         if celeba_root is None:
             raise ValueError(f"reference {ref!r} needs celeba_root (the folder holding list_attr_celeba.txt)")
-        root = Path(celeba_root).expanduser().resolve()
+        root = data_path(celeba_root).resolve()
         return ReferenceSpec("celeba", str(root), value, image_size, CELEBA_CROP, max_images)
-    root = Path(value).expanduser().resolve()
+    root = data_path(value).resolve()
     if not root.is_dir():
         raise FileNotFoundError(f"reference folder not found: {root}")
     return ReferenceSpec("folder", str(root), None, image_size, None, max_images)

@@ -10,6 +10,8 @@ from typing import Callable
 import torch
 from tqdm.auto import tqdm
 
+from facegen.utils.progress import advance
+
 Field = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 ODE_SAMPLERS = ("euler", "heun", "dopri5")
 
@@ -26,6 +28,7 @@ def _fixed_step(field: Field, x: torch.Tensor, ts: torch.Tensor, heun: bool, pro
             x_next = x + 0.5 * h * (d + field(t_next, x_next))
         x = x_next
         states.append(x)
+        advance()
     return states
 
 
@@ -33,7 +36,9 @@ def _dopri5(field: Field, x: torch.Tensor, ts: torch.Tensor, rtol: float, atol: 
     from torchdiffeq import odeint
 
     # ``ts`` only sets where the trajectory is reported; the step size is adaptive.
-    return list(odeint(field, x, ts, method="dopri5", rtol=rtol, atol=atol))
+    states = list(odeint(field, x, ts, method="dopri5", rtol=rtol, atol=atol))
+    advance(len(ts) - 1)  # adaptive: the solver's own steps are not known ahead, so the reported points count
+    return states
 
 
 @torch.no_grad()

@@ -14,6 +14,8 @@ from diffusers import DDIMInverseScheduler, DDIMScheduler, DDPMScheduler, DPMSol
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from tqdm.auto import tqdm
 
+from facegen.utils.progress import advance
+
 ModelFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x, integer timesteps [B]) -> model output
 
 # "trailing" spacing starts sampling at the last training timestep, where x_T really is (almost) pure noise;
@@ -77,6 +79,7 @@ def sample_scheduler(
         output = model_fn(scheduler.scale_model_input(x, t), t.expand(x.shape[0]))
         x = scheduler.step(output, t, x, **step_options).prev_sample
         states.append(x)
+        advance()
     return (x, states) if return_trajectory else x
 
 
@@ -101,4 +104,5 @@ def invert_ddim(
     x = images
     for t in tqdm(scheduler.timesteps[: round(steps * strength)], desc="inverting", leave=False, disable=not progress):
         x = scheduler.step(model_fn(x, t.expand(x.shape[0])), t, x).prev_sample
+        advance()
     return x

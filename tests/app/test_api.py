@@ -86,9 +86,9 @@ def test_edit(server, face_photo):
     assert np.abs(edited - np.asarray(result["input"], dtype=np.float32)).mean() < 60, "not the same face"
 
 
-def test_edit_of_an_ordinary_photo_is_aligned_and_pasted_back(server, shared_dir):
+def test_edit_of_an_ordinary_photo_is_aligned_and_pasted_back(server, data_dir):
     url, _ = server
-    photo = sorted((shared_dir / "data" / "celebamask-hq-512").glob("*.jpg"))[0]
+    photo = sorted((data_dir / "celebamask-hq-512").glob("*.jpg"))[0]
     files = {"image": (photo.name, photo.read_bytes(), "image/jpeg")}
     reply = httpx.post(f"{url}/api/edit", files=files, data={"changes": "Eyeglasses=1", **FAST}, timeout=120)
     assert reply.status_code == 200, reply.text

@@ -77,8 +77,8 @@ def test_generate_with_two_attributes(page, shots):
     page.screenshot(path=str(shots / "web_generate.png"), full_page=True)
 
 
-def test_edit_a_real_photo(page, shots, shared_dir):
-    photo = sorted((shared_dir / "data" / "celebamask-hq-512").glob("*.jpg"))[1]  # not aligned like CelebA
+def test_edit_a_real_photo(page, shots, data_dir):
+    photo = sorted((data_dir / "celebamask-hq-512").glob("*.jpg"))[1]  # not aligned like CelebA
     page.get_by_role("tab", name="Edit").click()
     page.locator("#photo input[type=file]").set_input_files(str(photo))
     page.locator("#edit").click()

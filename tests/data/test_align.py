@@ -75,8 +75,8 @@ def test_a_moved_photo_comes_back_where_celeba_put_it(moved, celeba_root):
     assert align.landmark_error(align.detect_landmarks(face.image)[0]) < 4.0
 
 
-def test_an_ffhq_thumbnail_aligns(shared_dir):
-    photo = shared_dir / "data" / "ffhq-thumbnails-128" / "00000.png"
+def test_an_ffhq_thumbnail_aligns(data_dir):
+    photo = data_dir / "ffhq-thumbnails-128" / "00000.png"
     if not photo.is_file():
         pytest.skip(f"FFHQ thumbnails not found at {photo.parent}")
     assert not align.is_aligned(photo)  # FFHQ is aligned otherwise: landmarks 6-10 px off the template

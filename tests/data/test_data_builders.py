@@ -6,10 +6,10 @@ from torch.utils.data import DataLoader
 from facegen.data import CelebA, ImageFolder, build_dataset
 
 
-def test_build_each_kind(celeba_root, shared_dir):
+def test_build_each_kind(celeba_root, data_dir):
     celeba = build_dataset("celeba", celeba_root, split="test", image_size=16, max_images=4)
     assert isinstance(celeba, CelebA) and celeba.crop == 178 and len(celeba) == 4
-    folder = build_dataset("folder", shared_dir / "data" / "ffhq-thumbnails-128", image_size=16, max_images=4)
+    folder = build_dataset("folder", data_dir / "ffhq-thumbnails-128", image_size=16, max_images=4)
     assert isinstance(folder, ImageFolder) and folder.crop is None and len(folder) == 4
     assert build_dataset("celeba", celeba_root, "test", image_size=16, crop=None, max_images=1).crop is None
 

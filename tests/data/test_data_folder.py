@@ -8,8 +8,8 @@ import torch
 from facegen.data import ImageFolder
 
 
-def test_ffhq_thumbnails(shared_dir):
-    root = shared_dir / "data" / "ffhq-thumbnails-128"
+def test_ffhq_thumbnails(data_dir):
+    root = data_dir / "ffhq-thumbnails-128"
     if not root.is_dir():
         pytest.skip(f"FFHQ thumbnails not found at {root}")
     dataset = ImageFolder(root, image_size=32)
@@ -20,8 +20,8 @@ def test_ffhq_thumbnails(shared_dir):
     assert item["image"].shape == (3, 32, 32) and -1 <= item["image"].min() < item["image"].max() <= 1
 
 
-def test_recursive_sorted_filtered(shared_dir, tmp_path):
-    source = shared_dir / "data" / "ffhq-thumbnails-128"
+def test_recursive_sorted_filtered(data_dir, tmp_path):
+    source = data_dir / "ffhq-thumbnails-128"
     if not source.is_dir():
         pytest.skip(f"FFHQ thumbnails not found at {source}")
     (tmp_path / "b" / "deeper").mkdir(parents=True)

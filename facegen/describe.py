@@ -1,0 +1,51 @@
+"""What a model is, in one line read from its config (``facegen models``), so the text can never disagree with it."""
+
+from __future__ import annotations
+
+from facegen.config import Config
+from facegen.data.attributes import CELEBA_ATTRIBUTES
+
+
+def backbone(cfg: Config) -> str:
+    """``UNet-small``, ``DiT-small/2`` (the DiT's patch size after the slash)."""
+    name = {"dit": "DiT", "unet": "UNet"}.get(cfg.model.name, cfg.model.name)
+    patch = f"/{cfg.model.dit.patch_size}" if cfg.model.name == "dit" else ""
+    return f"{name}-{cfg.model.size}{patch}"
+
+
+def space(cfg: Config) -> str:
+    """``pixels`` or ``TAEF2 latents 32x16x16`` (channels x height x width)."""
+    from facegen.autoencoders import TAEF2
+
+    name, size = cfg.autoencoder.name, cfg.data.image_size
+    if name == "identity":
+        return "pixels"
+    if name == "taef2":
+        side = size // TAEF2.downsample
+        return f"TAEF2 latents {TAEF2.latent_channels}x{side}x{side}"
+    return f"{name} autoencoder latents"
+
+
+def conditioning(cfg: Config) -> str:
+    cc, guidance = cfg.conditioning, f"classifier-free guidance (default scale {cfg.sampler.cfg_scale:g})"
+    kinds = {
+        "none": "unconditional",
+        "attributes": f"{len(CELEBA_ATTRIBUTES)} CelebA attributes + {guidance}",
+        "text": f"text ({cc.text_encoder}) + {guidance}",
+    }
+    return kinds[cc.type] + (f", a {cc.semantic_dim}-d face code" if cc.semantic_dim else "")
+
+
+def objective(cfg: Config) -> str:
+    oc, sc = cfg.objective, cfg.sampler
+    prediction = f" ({oc.prediction} prediction)" if oc.prediction else ""
+    return f"{oc.name.replace('_', ' ')}{prediction}, {sc.name} sampler, {sc.steps} steps"
+
+
+def describe_model(cfg: Config, num_parameters: int) -> str:
+    """E.g. ``UNet-small, 20.97M parameters, 128x128 faces from TAEF2 latents 32x16x16; 40 CelebA attributes + ...``."""
+    size = cfg.data.image_size
+    return (
+        f"{backbone(cfg)}, {num_parameters / 1e6:.2f}M parameters, {size}x{size} faces from {space(cfg)}; "
+        f"{conditioning(cfg)}; {objective(cfg)}"
+    )
