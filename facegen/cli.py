@@ -223,8 +223,8 @@ def cmd_sample(args: argparse.Namespace) -> None:
 def cmd_edit(args: argparse.Namespace) -> None:
     import torch
 
-    from facegen.data.align import paste_back, save_image, try_align
-    from facegen.evaluation.identity import compare_if_available
+    from facegen.data.align import save_image
+    from facegen.photo_edit import edit_photo
     from facegen.utils.images import grid, save_png
     from facegen.utils.io import atomic_write_json
 
@@ -232,36 +232,35 @@ def cmd_edit(args: argparse.Namespace) -> None:
     _attributes(args.attributes, "--attributes")
     _attributes(args.source_attributes, "--source-attributes")
     _out(args.out)
-    face, why = (None, "--no-align") if args.no_align else try_align(args.image)
-    if args.paste_back and face is None:
-        raise ValueError(f"--paste-back needs the face aligned, and it is not: {why}")
-    if face is None and not args.no_align:
-        print(f"note: editing the photo's centre square as it is ({why})")
-    pipe = _pipeline(args)
-    result = pipe.edit(
-        face.image if face is not None else args.image,
+    if args.paste_back and args.no_align:
+        raise ValueError("--paste-back needs the face aligned: leave out --no-align")
+    result = edit_photo(
+        _pipeline(args),
+        args.image,
         args.attributes,
         strength=args.strength,
         steps=args.steps,
         cfg_scale=args.cfg_scale,
         source_attributes=args.source_attributes,
+        align=not args.no_align,
         use_semantic=False if args.no_semantic else None,
         semantic_margin=args.semantic_margin,
+        need_face=args.paste_back,
     )
+    if result.alignment is None and not args.no_align:
+        print(f"note: {result.note}")
     out = Path(args.out)
-    for name, image in result.items():
+    for name, image in result.faces.items():
         save_png(image[0], out / f"{name}.png")
-    save_png(grid(torch.cat(list(result.values())), nrow=3), out / "comparison.png")
+    save_png(grid(torch.cat(list(result.faces.values())), nrow=3), out / "comparison.png")
     if args.paste_back:
-        save_image(paste_back(args.image, result["edited"], face.transform), out / "pasted.png")
-    alignment = "not aligned" if face is None else "already aligned" if face.already_aligned else "aligned"
-    report = {"image": args.image, "attributes": args.attributes, "strength": args.strength, "alignment": alignment}
-    report |= {"faces_found": face.faces_found} if face is not None and face.faces_found else {}
-    report |= compare_if_available(result["input"], result["edited"])  # identity_distance, identity_kept
-    atomic_write_json(out / "edit.json", report)
+        save_image(result.pasted, out / "pasted.png")
+    atomic_write_json(out / "edit.json", {"image": args.image, **result.report})
     files = "input, reconstruction, edited, comparison" + (", pasted" if args.paste_back else "")
+    report = result.report
     identity = f"; identity distance {report['identity_distance']}" if "identity_distance" in report else ""
-    print(f"wrote {files}.png and edit.json to {out} ({alignment}{identity})")
+    settings = f"strength {report['strength']}, guidance {report['cfg_scale']}"
+    print(f"wrote {files}.png and edit.json to {out} ({report['alignment']}, {settings}{identity})")
 
 
 def cmd_align(args: argparse.Namespace) -> None:
@@ -526,8 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument(
         "--strength",
         type=number(float, Bound(0, 1, low_open=True)),
-        default=0.6,
-        help="how far to invert: (0, 1] (1 = to pure noise)",
+        help="how far to invert: (0, 1] (1 = to pure noise); default: measured per attribute (docs/BENCHMARKS.md)",
     )
     edit.add_argument("--no-semantic", action="store_true", help="ignore the model's semantic encoder: inversion alone")
     edit.add_argument(
@@ -535,7 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     edit.add_argument("--no-align", action="store_true", help="edit the photo's centre square as it is (no alignment)")
     edit.add_argument(
-        "--paste-back", action="store_true", help="also write pasted.png: the photo with the edited face warped back"
+        "--paste-back", action="store_true", help="also write pasted.png: the photo, its own pixels, with the change"
     )
     edit.set_defaults(func=cmd_edit)
 
