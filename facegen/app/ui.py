@@ -169,6 +169,7 @@ def _edit_tab(service: FaceService, downloads: _Downloads) -> None:
         [photo, add, remove, preset],
         [before, after, note, download, seen, rebuilt, changed],
         concurrency_limit=1,
+        api_name="edit_photo",
     )
 
 
@@ -199,7 +200,8 @@ def _model_tab(info: dict[str, Any]) -> None:
         f"| {key} | {info[key]} |"
         for key in ("name", "device", "image_size", "conditioning", "objective", "sampler", "steps", "cfg_scale")
     )
-    gr.Markdown(f"| setting | value |\n|---|---|\n| parameters | {info['parameters_m']} M |\n{rows}", elem_id="model-info")
+    table = f"| setting | value |\n|---|---|\n| parameters | {info['parameters_m']} M |\n{rows}"
+    gr.Markdown(table, elem_id="model-info")
     if info["card"]:
         gr.Markdown(info["card"])
 
