@@ -96,7 +96,8 @@ def _generation_parser(sub, name: str, help: str, out: str | None) -> argparse.A
     parser = _subparser(sub, name, help)
     _add_model_args(parser)
     parser.add_argument("--steps", type=COUNT, help="sampler steps (default: the run's sampler.steps)")
-    parser.add_argument("--cfg-scale", type=SCALE, help="classifier-free guidance (1 = off; default: the run's)")
+    default = "measured per attribute, guided from the face's own" if name == "edit" else "the run's"
+    parser.add_argument("--cfg-scale", type=SCALE, help=f"classifier-free guidance (1 = off; default: {default})")
     parser.add_argument("--out", default=out, help="output folder" if out else "write the JSON report here")
     return parser
 
