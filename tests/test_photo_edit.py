@@ -27,12 +27,15 @@ def test_the_photo_comes_back_at_its_size_with_its_own_pixels_and_detail(edited)
     photo, result = edited
     before, after = (np.asarray(im, dtype=np.float64) for im in (result.photo, result.pasted))
     assert result.pasted.size == (512, 512) and result.note == "aligned like CelebA"
-    for corner in (before[:80, :80] - after[:80, :80], before[:80, -80:] - after[:80, -80:]):
-        assert not corner.any()  # far from the face and its change: the photo's own pixels
+    change = np.abs(after - before).max(axis=2)
+    # far from the face: the photo's pixels, up to the faint edge of the change mask (measured 4 levels)
+    assert change[:80, :80].max() <= 8 and change[:80, -80:].max() <= 8
     left, top, right, bottom = result.alignment.box
+    face = np.zeros_like(change, dtype=bool)
+    face[top:bottom, left:right] = True
+    assert change[face].mean() > 5 * change[~face].mean()  # the edit is on the face (measured 24 vs 2.5 levels)
     box = (slice(top, bottom), slice(left, right))
     assert laplacian_energy(after[box]) > 0.7 * laplacian_energy(before[box])  # the photo's detail (the old paste: 6%)
-    assert np.abs(after - before)[box].mean() > 1  # and the edit is there
     assert result.filename == f"{photo.stem}-eyeglasses.png"
     assert set(result.pictures()) == {"input", "reconstruction", "edited", "pasted"}
 
