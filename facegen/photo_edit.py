@@ -140,13 +140,13 @@ def edit_photo(
         note = face.note or ("already aligned" if face.already_aligned else "aligned like CelebA")
     else:
         note = f"not aligned ({why}): the centre of the photo was used"
-    alignment = "not aligned" if face is None else "already aligned" if face.already_aligned else "aligned"
+    how = "not aligned" if face is None else "already aligned" if face.already_aligned else "aligned"
     report = {
         "attributes": changes,
         "strength": settings.strength,
         "cfg_scale": settings.cfg_scale,
         "guide_from_source": settings.guide_from_source,
-        "alignment": alignment,
+        "alignment": how,
     }
     report |= {"faces_found": face.faces_found} if face is not None and face.faces_found else {}
     report |= compare_if_available(faces["input"], faces["edited"])  # identity_distance, identity_kept

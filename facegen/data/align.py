@@ -254,7 +254,7 @@ def paste_change(
     the source attributes, so their difference is the edit alone, without the model's reconstruction error. That
     difference, less its colour drift (its median over the face), is warped back through
     ``transform`` (``Alignment.transform``) and added to the photo inside ``change_mask``. The photo's own
-    detail stays, and pixels outside the mask are the photo's exactly.
+    detail stays, and pixels where the mask has faded out (always beyond the model's crop) keep their values.
     """
     photo = load_photo(photo)
     edited, reconstruction = _frame_tensor(edited), _frame_tensor(reconstruction)
