@@ -31,7 +31,6 @@ from facegen.data.align import (
     detect_landmarks,
     frame_transform,
     landmark_error,
-    paste_back,
 )
 
 PARTS = ["template", "shifted", "ffhq", "hq"]
@@ -63,7 +62,7 @@ def place(photo: Image.Image, rng: np.random.Generator, canvas: int = 600) -> tu
 
 def shifted_celeba(files: list[Path], rng: np.random.Generator) -> dict[str, float]:
     crop = np.array([[0, CROP_TOP], [178, CROP_TOP], [0, CROP_TOP + 178], [178, CROP_TOP + 178]], dtype=float)
-    consistent, moved, pixels, pasted, missed = [], [], [], [], 0
+    consistent, moved, pixels, missed = [], [], [], 0
     for file in files:
         original = Image.open(file).convert("RGB")
         canvas, forward = place(original, rng)
@@ -81,16 +80,10 @@ def shifted_celeba(files: list[Path], rng: np.random.Generator) -> dict[str, flo
         box = (0, CROP_TOP, 178, CROP_TOP + 178)
         a, b = (np.asarray(im.crop(box), dtype=float) for im in (face.image, original))
         pixels.append(np.abs(a - b).mean())
-        back = paste_back(canvas, face.image, face.transform)
-        left, top, right, bottom = face.box
-        region = (max(left, 0), max(top, 0), right, bottom)
-        c, d = (np.asarray(im.crop(region), dtype=float) for im in (back, canvas))
-        pasted.append(np.abs(c - d).mean())
     numbers = {
         "consistency_px": consistent,
         "displacement_px": moved,
         "pixel_diff": pixels,
-        "paste_back_diff": pasted,
     }
     summary = {"photos": len(files), "missed": missed}
     for name, values in numbers.items():

@@ -1,35 +1,36 @@
-"""How well do attribute edits work, and what do they keep? Inversion alone vs. with the face's semantic code.
+"""Do edits of real photos do what was asked, and what do they keep? Curves over strength and guidance.
 
-    python benchmarks/edit_locality.py --checkpoint runs/celeba32_attr_tiny \
-        --checkpoint runs/celeba32_attr_semantic_tiny --num-faces 32 --strength 0.6 1.0 [--out edits.png]
-    python benchmarks/edit_locality.py --model faces128 --faces ffhq --num-faces 32   # the bundled model, FFHQ
+    python benchmarks/edit_locality.py --faces celeba celebamask ffhq --num-faces 12 \
+        --strength 0.8 1.0 --cfg-scale 3 6 --from-source 1 --out edits.jsonl
+    python benchmarks/edit_locality.py --checkpoint runs/celeba32_attr_tiny --faces celeba   # a training run
 
-On shared CelebA test faces (aligned, so eyes and mouth sit at fixed places; their true labels are the source
-attributes) or FFHQ thumbnails (aligned differently; the shipped classifier's reading is the source), each face is
-edited to flip one attribute (default Smiling, Eyeglasses, Blond_Hair, Male, Young). Every model is edited by
-inversion alone; one with a semantic encoder also with its code of the face ("semantic"). Male and Young change the
-whole face, so they have no region: their kept PSNR is over the whole image. Per attribute:
+Each photo goes through `facegen.photo_edit.edit_photo`, as `facegen edit --paste-back` runs it: CelebA test
+photos (178x218, already aligned; their CelebA labels are the source attributes), CelebAMask-HQ 512x512 photos
+and FFHQ 128x128 thumbnails (aligned with dlib; the shipped classifier's reading is the source). Each edit flips
+one attribute (default Smiling, Eyeglasses, Blond_Hair, Male, Young). Per attribute, photo set and setting:
 
-- recon_psnr: PSNR of the reconstruction (inversion + regeneration, same attributes) against the input;
-- ratio: mean change (edited vs reconstruction) inside the attribute's region over the change outside it;
-- kept_psnr: PSNR of the edit against the input outside the region: how much of the rest of the face survives;
-- success: fraction of edits the shipped attribute classifier reads with the target value;
-- others_kept: fraction of the other 39 attributes whose classifier reading the edit leaves unchanged;
-- identity_distance / identity_kept (with the faces extra): dlib face-descriptor distance input -> edit, and the
-  fraction of edits still under dlib's same-person threshold 0.6.
+- success: fraction of edits the shipped attribute classifier reads with the target value (the model's face);
+- identity_kept: fraction under dlib's same-person threshold 0.6 (input face -> edited face), and the distance
+  (the faces extra; as edit.json reports it);
+- kept_psnr: PSNR of the edited face against the input outside the attribute's region (Male, Young: no region);
+- photo_psnr: PSNR of the pasted photo against the photo, over the face's footprint outside the attribute's region;
+- detail: Laplacian energy of the pasted photo in dlib's face box over the photo's own (1 = all its fine detail).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+from pathlib import Path
 
+import numpy as np
 import torch
 
-from facegen.conditioning.attributes import create_attribute_vector
 from facegen.data import CELEBA_ATTRIBUTES, build_dataset
+from facegen.data.align import align_if_needed, apply_transform, frame_transform
+from facegen.photo_edit import edit_photo
 from facegen.pipeline import FacePipeline, predicted_attributes
-from facegen.utils.images import grid, save_png
 
 # Regions as fractions (top, bottom, left, right) of the 178x178 aligned CelebA crop.
 REGIONS = {
@@ -39,7 +40,8 @@ REGIONS = {
     "Male": None,  # global: the whole face changes
     "Young": None,
 }
-FACE_SOURCES = {"celeba": "../shared/data/celeba", "ffhq": "../shared/data/ffhq-thumbnails-128"}
+SHARED = Path("../shared/data")
+FOLDERS = {"celebamask": "celebamask-hq-512", "ffhq": "ffhq-thumbnails-128"}
 
 
 def region_mask(name: str, size: int) -> torch.Tensor:
@@ -58,116 +60,110 @@ def psnr(a: torch.Tensor, b: torch.Tensor, where: torch.Tensor | None = None) ->
     return (10 * torch.log10(4 / mse.clamp_min(1e-12))).item()
 
 
-def identity_meter():
-    """dlib's face descriptor when the faces extra is installed, else None (the columns are left out)."""
-    try:
-        from facegen.evaluation.identity import FaceIdentity
-
-        return FaceIdentity()
-    except ImportError:
-        return None
+def laplacian_energy(pixels: np.ndarray) -> float:
+    """Mean squared 4-neighbour Laplacian of the grey image: the fine detail a blur removes."""
+    grey = pixels.astype(np.float64).mean(axis=2)
+    lap = 4 * grey[1:-1, 1:-1] - grey[:-2, 1:-1] - grey[2:, 1:-1] - grey[1:-1, :-2] - grey[1:-1, 2:]
+    return float(np.mean(lap**2))
 
 
-def edit_scores(pipe: FacePipeline, faces, name: str, strength: float, args, use_semantic: bool, identity=None):
-    """Mean scores over the faces for one attribute, plus the first faces' results for the picture."""
+def photo_scores(result, name: str, size: int) -> dict[str, float]:
+    """photo_psnr and detail of the pasted photo (see the module's docstring)."""
+    photo, pasted = (np.asarray(im, dtype=np.float64) for im in (result.photo, result.pasted))
+    face = result.alignment
+    ys, xs = np.mgrid[: photo.shape[0], : photo.shape[1]] + 0.5
+    to_crop = np.linalg.inv(np.vstack([frame_transform((size, size)), [0, 0, 1]]))[:2] @ np.vstack(
+        [face.transform, [0, 0, 1]]
+    )
+    u, v = apply_transform(to_crop, np.stack([xs.ravel(), ys.ravel()], 1)).T.reshape(2, *xs.shape) / size
+    where = (u >= 0) & (u < 1) & (v >= 0) & (v < 1)
+    if REGIONS[name] is not None:
+        top, bottom, left, right = REGIONS[name]
+        where &= ~((v >= top) & (v < bottom) & (u >= left) & (u < right))
+    mse = ((pasted - photo) ** 2).mean(axis=2)[where].mean()
+    left, top, right, bottom = face.box if face.box is not None else (0, 0, photo.shape[1], photo.shape[0])
+    box = (slice(max(top, 0), bottom), slice(max(left, 0), right))
+    return {
+        "photo_psnr": 10 * np.log10(255**2 / max(mse, 1e-12)),
+        "detail": laplacian_energy(pasted[box]) / laplacian_energy(photo[box]),
+    }
+
+
+def photo_set(kind: str, count: int) -> list[tuple[Path, torch.Tensor | None]]:
+    """(photo, CelebA labels or None) for the first ``count`` photos of a set."""
+    if kind == "celeba":
+        ds = build_dataset("celeba", SHARED / "celeba", "test", image_size=64, max_images=count)
+        return [(ds.image_dir / f, torch.as_tensor(ds.attributes[i]).float()) for i, f in enumerate(ds.filenames)]
+    return [(p, None) for p in sorted((SHARED / FOLDERS[kind]).iterdir())[:count]]
+
+
+def scores(pipe, photos, name: str, setting: dict, steps: int | None) -> dict[str, float]:
     index = CELEBA_ATTRIBUTES.index(name)
-    mask = region_mask(name, pipe.config.data.image_size)
-    others = torch.arange(len(CELEBA_ATTRIBUTES)) != index
-    totals, examples = {}, []
-    for i in range(len(faces)):
-        item = faces[i]
-        labels = item.get("attributes")
-        if labels is None:  # unlabelled photos: the classifier's reading is the source
-            labels = predicted_attributes(item["image"][None])[0]
-        target = -labels[index].item()  # flip the attribute the face has or lacks
-        result = pipe.edit(
-            item["image"],
-            create_attribute_vector({name: int(target > 0)}),
-            strength=strength,
-            steps=args.steps,
-            cfg_scale=args.cfg_scale,
-            source_attributes=labels,
-            use_semantic=use_semantic,
+    size = pipe.config.data.image_size
+    mask = region_mask(name, size)
+    rows = []
+    for path, labels, face in photos:
+        source = labels if labels is not None else predicted_attributes(face.input)[0]
+        target = -source[index].item()  # flip the attribute the face has or lacks
+        result = edit_photo(
+            pipe,
+            path,
+            {name: int(target > 0)},
+            steps=steps,
+            source_attributes=source,
+            alignment=face.alignment,
+            **setting,
         )
-        source, recon, edited = result["input"][0], result["reconstruction"][0], result["edited"][0]
-        change = (edited - recon).abs().mean(dim=0)
-        read_input, read_edit = predicted_attributes(torch.stack([source, edited]))
-        scores = {
-            "recon_psnr": psnr(recon, source),
-            "inside": change[mask].mean().item() if mask.any() else float("nan"),
-            "outside": change[~mask].mean().item(),
-            "kept_psnr": psnr(edited, source, ~mask),
-            "success": float(read_edit[index].item() == target),
-            "others_kept": (read_edit[others] == read_input[others]).float().mean().item(),
+        x, edited = result.faces["input"][0], result.faces["edited"][0]
+        row = {
+            "success": float(predicted_attributes(edited[None])[0, index].item() == target),
+            "kept_psnr": psnr(edited, x, ~mask),
+            **photo_scores(result, name, size),
         }
-        if identity is not None:
-            scores.update(identity.compare(source[None], edited[None]))
-        for key, value in scores.items():
-            totals[key] = totals.get(key, 0.0) + value / len(faces)
-        if i < args.picture_faces:
-            examples.append(torch.stack([source, recon, edited]))
-    totals["ratio"] = totals["inside"] / totals["outside"]
-    return {k: round(v, 4) for k, v in totals.items()}, examples
+        row |= {k: result.report[k] for k in ("identity_distance", "identity_kept") if k in result.report}
+        rows.append(row)
+    return {key: round(float(np.mean([r[key] for r in rows])), 4) for key in rows[0]}
+
+
+class _Face:
+    """A photo aligned once, and its face as the model sees it (for the classifier's reading of the source)."""
+
+    def __init__(self, path: Path, size: int):
+        from facegen.pipeline import load_face
+
+        self.alignment = align_if_needed(path)
+        self.input = load_face(self.alignment.image, size)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--checkpoint", action="append", default=[], help="a training run; repeat to compare")
-    parser.add_argument("--model", action="append", default=[], help="a pretrained model name or folder")
-    parser.add_argument("--faces", choices=list(FACE_SOURCES), default="celeba")
+    parser.add_argument("--checkpoint", help="a training run (default: the bundled --model)")
+    parser.add_argument("--model", default="faces128")
+    parser.add_argument("--faces", nargs="+", choices=["celeba", *FOLDERS], default=["celeba"])
     parser.add_argument("--attributes", nargs="+", choices=list(REGIONS), default=list(REGIONS))
-    parser.add_argument("--num-faces", type=int, default=32)
-    parser.add_argument("--strength", type=float, nargs="+", default=[0.6])
-    parser.add_argument("--cfg-scale", type=float, default=3.0)
-    parser.add_argument("--steps", type=int, default=25)
-    parser.add_argument("--picture-faces", type=int, default=4)
-    parser.add_argument("--out", help="also write a picture: per method, input / reconstruction / edit triples")
+    parser.add_argument("--num-faces", type=int, default=12)
+    parser.add_argument("--strength", type=float, nargs="+", default=[None])
+    parser.add_argument("--cfg-scale", type=float, nargs="+", default=[None])
+    parser.add_argument("--from-source", type=int, nargs="+", choices=[0, 1], default=[1], help="guide from source")
+    parser.add_argument("--inversion-steps", type=int, nargs="+", default=[None])
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--out", help="also append every row as a JSON line here")
     args = parser.parse_args()
 
-    sources = [("checkpoint", c) for c in args.checkpoint] + [("model", m) for m in args.model]
-    if not sources:
-        parser.error("give at least one --checkpoint or --model")
-    rows, tiles = [], []
-    identity = identity_meter()
-    for kind, checkpoint in sources:
-        pipe = FacePipeline.load(**{kind: checkpoint})
-        size = pipe.config.data.image_size
-        root = FACE_SOURCES[args.faces]
-        if args.faces == "celeba":
-            faces = build_dataset("celeba", root, "test", image_size=size, max_images=args.num_faces)
-        else:
-            faces = build_dataset("folder", root, image_size=size, crop=None, max_images=args.num_faces)
-        for use_semantic in [False, True] if pipe.semantic else [False]:
-            method = "semantic" if use_semantic else "inversion"
-            for strength in args.strength:
-                for name in args.attributes:
-                    scores, examples = edit_scores(pipe, faces, name, strength, args, use_semantic, identity)
-                    rows.append({"checkpoint": checkpoint, "method": method, "strength": strength, "attribute": name})
-                    rows[-1].update(scores)
-                    print(json.dumps(rows[-1]), flush=True)
-                    if strength == args.strength[-1]:
-                        tiles.extend(examples)
-    protocol = {
-        "faces": args.num_faces,
-        "faces_from": args.faces,
-        "cfg_scale": args.cfg_scale,
-        "steps": args.steps,
-        "source_attributes": "CelebA labels" if args.faces == "celeba" else "classifier reading",
-    }
-    print(json.dumps({"protocol": protocol}))
-    print(
-        "\n| model | method | strength | attribute | recon PSNR | ratio | kept PSNR | success | others kept | "
-        "identity distance | identity kept |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(
-            f"| {r['checkpoint']} | {r['method']} | {r['strength']} | {r['attribute']} | {r['recon_psnr']:.2f} | "
-            f"{r['ratio']:.2f} | {r['kept_psnr']:.2f} | {r['success']:.2f} | {r['others_kept']:.3f} | "
-            f"{r.get('identity_distance', '-')} | {r.get('identity_kept', '-')} |"
-        )
-    if args.out:
-        save_png(grid(torch.cat(tiles), nrow=3 * args.picture_faces), args.out)
+    pipe = FacePipeline.load(checkpoint=args.checkpoint, model=None if args.checkpoint else args.model)
+    size = pipe.config.data.image_size
+    grid = itertools.product(args.strength, args.cfg_scale, args.from_source, args.inversion_steps)
+    settings = [dict(strength=s, cfg_scale=g, guide_from_source=bool(f), inversion_steps=i) for s, g, f, i in grid]
+    for kind in args.faces:
+        photos = [(path, labels, _Face(path, size)) for path, labels in photo_set(kind, args.num_faces)]
+        for setting in settings:
+            for name in args.attributes:
+                row = {"faces": kind, "attribute": name, **setting, "photos": len(photos)}
+                row |= scores(pipe, photos, name, setting, args.steps)
+                print(json.dumps(row), flush=True)
+                if args.out:
+                    with open(args.out, "a") as handle:
+                        handle.write(json.dumps(row) + "\n")
 
 
 if __name__ == "__main__":

@@ -115,7 +115,8 @@ def _generation_parser(sub, name: str, help: str, out: str | None) -> argparse.A
     parser = _subparser(sub, name, help)
     _add_model_args(parser)
     parser.add_argument("--steps", type=COUNT, help="sampler steps (default: the run's sampler.steps)")
-    parser.add_argument("--cfg-scale", type=SCALE, help="classifier-free guidance (1 = off; default: the run's)")
+    default = "measured per attribute, guided from the face's own" if name == "edit" else "the run's"
+    parser.add_argument("--cfg-scale", type=SCALE, help=f"classifier-free guidance (1 = off; default: {default})")
     parser.add_argument("--out", default=out, help="output folder" if out else "write the JSON report here")
     parser.add_argument(
         "--overwrite",
@@ -266,8 +267,8 @@ def cmd_sample(args: argparse.Namespace) -> None:
 def cmd_edit(args: argparse.Namespace) -> None:
     import torch
 
-    from facegen.data.align import paste_back, save_image, try_align
-    from facegen.evaluation.identity import compare_if_available
+    from facegen.data.align import save_image
+    from facegen.photo_edit import edit_photo
     from facegen.utils.images import grid, save_png
     from facegen.utils.io import atomic_write_json, output_folder
 
@@ -275,37 +276,36 @@ def cmd_edit(args: argparse.Namespace) -> None:
     _attributes(args.attributes, "--attributes")
     _attributes(args.source_attributes, "--source-attributes")
     _out_folder(args)
-    face, why = (None, "--no-align") if args.no_align else try_align(args.image)
-    if args.paste_back and face is None:
-        raise ValueError(f"--paste-back needs the face aligned, and it is not: {why}")
-    if face is None and not args.no_align:
-        print(f"note: editing the photo's centre square as it is ({why})")
-    pipe = _pipeline(args)
-    result = pipe.edit(
-        face.image if face is not None else args.image,
+    if args.paste_back and args.no_align:
+        raise ValueError("--paste-back needs the face aligned: leave out --no-align")
+    result = edit_photo(
+        _pipeline(args),
+        args.image,
         args.attributes,
         strength=args.strength,
         steps=args.steps,
         cfg_scale=args.cfg_scale,
         source_attributes=args.source_attributes,
+        align=not args.no_align,
         use_semantic=False if args.no_semantic else None,
         semantic_margin=args.semantic_margin,
+        need_face=args.paste_back,
     )
-    alignment = "not aligned" if face is None else "already aligned" if face.already_aligned else "aligned"
-    report = {"image": args.image, "attributes": args.attributes, "strength": args.strength, "alignment": alignment}
-    report |= {"faces_found": face.faces_found} if face is not None and face.faces_found else {}
-    report |= compare_if_available(result["input"], result["edited"])  # identity_distance, identity_kept
+    if result.alignment is None and not args.no_align:
+        print(f"note: {result.note}")
     out = Path(args.out)
     with output_folder(out, args.overwrite) as tmp:
-        for name, image in result.items():
+        for name, image in result.faces.items():
             save_png(image[0], tmp / f"{name}.png")
-        save_png(grid(torch.cat(list(result.values())), nrow=3), tmp / "comparison.png")
+        save_png(grid(torch.cat(list(result.faces.values())), nrow=3), tmp / "comparison.png")
         if args.paste_back:
-            save_image(paste_back(args.image, result["edited"], face.transform), tmp / "pasted.png")
-        atomic_write_json(tmp / "edit.json", report)
+            save_image(result.pasted, tmp / "pasted.png")
+        atomic_write_json(tmp / "edit.json", {"image": args.image, **result.report})
     files = "input, reconstruction, edited, comparison" + (", pasted" if args.paste_back else "")
+    report = result.report
     identity = f"; identity distance {report['identity_distance']}" if "identity_distance" in report else ""
-    print(f"wrote {files}.png and edit.json to {out} ({alignment}{identity})")
+    settings = f"strength {report['strength']}, guidance {report['cfg_scale']}"
+    print(f"wrote {files}.png and edit.json to {out} ({report['alignment']}, {settings}{identity})")
 
 
 def cmd_align(args: argparse.Namespace) -> None:
@@ -578,8 +578,7 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument(
         "--strength",
         type=number(float, Bound(0, 1, low_open=True)),
-        default=0.6,
-        help="how far to invert: (0, 1] (1 = to pure noise)",
+        help="how far to invert: (0, 1] (1 = to pure noise); default: measured per attribute (docs/BENCHMARKS.md)",
     )
     edit.add_argument("--no-semantic", action="store_true", help="ignore the model's semantic encoder: inversion alone")
     edit.add_argument(
@@ -587,7 +586,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     edit.add_argument("--no-align", action="store_true", help="edit the photo's centre square as it is (no alignment)")
     edit.add_argument(
-        "--paste-back", action="store_true", help="also write pasted.png: the photo with the edited face warped back"
+        "--paste-back", action="store_true", help="also write pasted.png: the photo, its own pixels, with the change"
     )
     edit.set_defaults(func=cmd_edit)
 

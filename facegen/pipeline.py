@@ -24,7 +24,7 @@ from PIL import Image, UnidentifiedImageError
 
 from facegen.builders import autoencoder_from_config, model_from_config, objective_from_config, text_encoder_from_config
 from facegen.checkpoint import load_checkpoint
-from facegen.conditioning import Condition
+from facegen.conditioning import Condition, guided
 from facegen.conditioning.attributes import create_attribute_vector, parse_attributes
 from facegen.config import BOUNDS, CELEBA_CROP, Bound, Config, resolved_sampler
 from facegen.utils.hardware import autocast_dtype, compile_options, resolve_precision
@@ -403,10 +403,15 @@ class FacePipeline:
         source_attributes: AttributeSpec = None,
         use_semantic: bool | None = None,
         semantic_margin: float = 4.0,
+        inversion_steps: int | None = None,
+        guide_from_source: bool = False,
     ) -> dict[str, torch.Tensor]:
         """Change attributes of a real face: invert it under its source attributes, regenerate under the target.
 
         ``strength`` is how far back the inversion goes (1 = all the way to noise): more changes more.
+        ``inversion_steps`` (default ``steps``): more than the regeneration's make the inversion, and with it the
+        kept face, more exact. ``guide_from_source``: guidance pushes from the source attributes towards the
+        target (the edit's direction) instead of from "nothing given" towards the target.
         ``source_attributes`` default to what the shipped attribute classifier sees in the photo.
         A model with a semantic encoder (default ``use_semantic``) also conditions on the face's own code, moved
         by the least change that makes its attribute head read the changed attributes at ``±semantic_margin``.
@@ -417,6 +422,7 @@ class FacePipeline:
         strength = checked("strength", strength, float, Bound(0, 1, low_open=True))
         semantic_margin = checked("semantic_margin", semantic_margin, float, Bound(0))
         steps, scale = self.sampling_settings(steps, cfg_scale)
+        inversion_steps, _ = self.sampling_settings(inversion_steps or steps)
         use_semantic = self.semantic if use_semantic is None else use_semantic
         x = load_face(image, self.config.data.image_size)
         latent_x = self.autoencoder.encode(x.to(self.device)).cpu()
@@ -433,15 +439,19 @@ class FacePipeline:
         net = self.sampling_net
 
         def invert(chunk, c):
-            return self.objective.invert(net, chunk, steps=steps, cond=c, strength=strength)
+            return self.objective.invert(net, chunk, steps=inversion_steps, cond=c, strength=strength)
 
         latent = self._batched(invert, latent_x, source_cond, 1, False, "inverting", decode_outputs=False)
         results = {"input": x}
+        base = source_cond.map(lambda v: v.to(self.device)) if guide_from_source else None
         for name, cond, guidance in (("reconstruction", source_cond, 1.0), ("edited", target_cond, scale)):
 
             def regenerate(chunk, c, guidance=guidance):
+                denoiser = net
+                if base is not None and guidance != 1.0:  # guided here, away from the source; the sampler adds none
+                    denoiser, guidance = guided(net, c, guidance, base), 1.0
                 return self.objective.sample(
-                    net, chunk, sampler=sampler, steps=steps, cond=c, guidance=guidance, start=1.0 - strength
+                    denoiser, chunk, sampler=sampler, steps=steps, cond=c, guidance=guidance, start=1.0 - strength
                 )
 
             results[name] = self._batched(regenerate, latent, cond, 1, False, name).clamp(-1, 1)

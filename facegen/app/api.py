@@ -104,7 +104,7 @@ def build_api(service: FaceService, local: bool = True) -> FastAPI:
     async def edit(
         image: UploadFile = File(...),
         changes: str = Form(..., examples=["Smiling=1"]),
-        strength: float = Form(0.6),
+        strength: float | None = Form(None),
         steps: int | None = Form(None),
         cfg_scale: float | None = Form(None),
         align: bool = Form(True),
@@ -112,10 +112,11 @@ def build_api(service: FaceService, local: bool = True) -> FastAPI:
     ):
         data = await image.read(service.limits.max_upload_bytes + 1)  # never more than the limit in memory
         photo = service.read_image(data, image.filename or "image")
-        result = service.edit(photo, changes, strength, steps, cfg_scale, align)
+        result = service.edit(photo, changes, strength, steps, cfg_scale, align, name=image.filename or "photo")
+        pictures = result.pictures()
         if format == "png":
-            return Response(encode_png(result.images.get("pasted", result.images["edited"])), media_type="image/png")
-        return {"note": result.note, **{name: _b64(picture) for name, picture in result.images.items()}}
+            return Response(encode_png(pictures.get("pasted", pictures["edited"])), media_type="image/png")
+        return {"note": result.note, **{name: _b64(picture) for name, picture in pictures.items()}}
 
     @api.post("/api/interpolate")
     def interpolate(body: InterpolateBody):

@@ -19,7 +19,8 @@ from PIL import Image
 
 from facegen.conditioning.attributes import create_attribute_vector, parse_attributes
 from facegen.config import resolved_sampler
-from facegen.data.align import check_photo_shape, paste_back, try_align
+from facegen.data.align import check_photo_shape
+from facegen.photo_edit import PRESETS, EditResult, edit_photo
 from facegen.pipeline import FacePipeline
 from facegen.pretrained import read_card
 from facegen.utils.images import to_pil
@@ -128,12 +129,6 @@ def attribute_spec(value: Any, field: str = "attributes") -> dict[str, Any]:
     except (TypeError, ValueError) as err:
         raise BadRequest(f"{field}: {err}") from None
     return spec
-
-
-@dataclass(frozen=True)
-class EditResult:
-    images: dict[str, Image.Image]  # input, reconstruction, edited (+ pasted: the whole photo with the edit)
-    note: str  # how the photo was aligned, for the user
 
 
 class FaceService:
@@ -269,31 +264,29 @@ class FaceService:
         self,
         image: Image.Image,
         changes: Any,
-        strength: Any = 0.6,
+        strength: Any = None,
         steps: Any = None,
         cfg_scale: Any = None,
         align: bool = True,
+        preset: str = "recommended",
+        name: str = "photo",
     ) -> EditResult:
-        """The face as the model sees it, rebuilt, changed, and (for a photo that had to be aligned) the photo with
-        the changed face pasted back."""
+        """``edit_photo`` with every input checked: the face as the model sees it, rebuilt, changed, and the photo
+        with the change (``pasted``) when its face was aligned. ``strength`` None: the attribute's default,
+        moved by ``preset``."""
         if self.pipeline.config.conditioning.type != "attributes":
             raise BadRequest("edit needs an attribute-conditioned model")
         spec = self._attributes(changes, "changes")
         if not spec:
             raise BadRequest("changes: name at least one attribute to change, e.g. Smiling=1")
-        strength = _number("strength", strength, 0.05, 1.0)
+        strength = None if strength in (None, "") else _number("strength", strength, 0.05, 1.0)
+        if preset not in PRESETS:
+            raise BadRequest(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
         options = self._options(steps, None, cfg_scale)
         with self._slot():
-            face, note = try_align(image) if align else (None, "alignment off")
-            result = self.pipeline.edit(face.image if face else image, spec, strength=strength, **options)
-            images = {name: to_pil(value[0]) for name, value in result.items()}
-            if face is not None and not face.already_aligned:
-                images["pasted"] = paste_back(image, result["edited"], face.transform)
-        if face is not None:
-            note = face.note or ("already aligned" if face.already_aligned else "aligned like CelebA")
-        else:
-            note = f"not aligned ({note}): the centre of the photo was used"
-        return EditResult(images, note)
+            return edit_photo(
+                self.pipeline, image, spec, strength=strength, align=align, preset=preset, name=name, **options
+            )
 
     def interpolate(
         self,

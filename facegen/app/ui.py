@@ -7,6 +7,7 @@ its one-line refusals are shown on the page as gradio errors.
 from __future__ import annotations
 
 import random
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -20,18 +21,19 @@ KEEP_FILES = 64  # downloads kept on disk per server; older ones are removed
 
 
 class _Downloads:
-    """Files the page offers for download (grids, GIFs), in one private folder that never grows past KEEP_FILES."""
+    """Files the page offers for download, each under the name it should have on the user's disk, in one private
+    folder that never holds more than KEEP_FILES of them."""
 
     def __init__(self):
         self.folder = Path(tempfile.mkdtemp(prefix="facegen-app-"))
 
-    def write(self, data: bytes, suffix: str) -> str:
-        files = sorted(self.folder.iterdir(), key=lambda f: f.stat().st_mtime)
-        for old in files[: max(0, len(files) - KEEP_FILES + 1)]:
-            old.unlink(missing_ok=True)
-        with tempfile.NamedTemporaryFile(dir=self.folder, suffix=suffix, delete=False) as handle:
-            handle.write(data)
-        return handle.name
+    def write(self, data: bytes, filename: str) -> str:
+        folders = sorted(self.folder.iterdir(), key=lambda f: f.stat().st_mtime)
+        for old in folders[: max(0, len(folders) - KEEP_FILES + 1)]:
+            shutil.rmtree(old, ignore_errors=True)
+        path = Path(tempfile.mkdtemp(dir=self.folder)) / filename  # a folder each: two results may share a name
+        path.write_bytes(data)
+        return str(path)
 
 
 def _run(call, *args, **kwargs):
@@ -88,7 +90,7 @@ def _generate_tab(service: FaceService, downloads: _Downloads, info: dict[str, A
         images = _run(
             service.generate, spec or None, n, seed_value, steps_value, sampler_name, scale, prompt_text or None
         )
-        return images, downloads.write(encode_png(grid_image(images)), ".png"), seed_value
+        return images, downloads.write(encode_png(grid_image(images)), f"faces-seed{seed_value}.png"), seed_value
 
     button.click(
         run,
@@ -98,24 +100,49 @@ def _generate_tab(service: FaceService, downloads: _Downloads, info: dict[str, A
     )
 
 
-def _edit_tab(service: FaceService) -> None:
+PRESET_WORDS = {  # the strength presets as a person reads them (values: facegen.photo_edit.PRESETS)
+    "gentle": "Gentle: a lighter touch; your face changes least, the change may be faint",
+    "recommended": "Recommended: the strength measured to make this change while keeping the person",
+    "strong": "Strong: a clearer change; more of the face may change with it",
+}
+
+
+def _edit_tab(service: FaceService, downloads: _Downloads) -> None:
     names = [name for group in ATTRIBUTE_GROUPS.values() for name in group]
     with gr.Row():
-        with gr.Column():
+        with gr.Column(scale=1):
             photo = gr.File(label="Photo of a face (PNG, JPEG, WEBP)", elem_id="photo")
             add = gr.Dropdown(names, multiselect=True, value=["Smiling"], label="Add", elem_id="add")
             remove = gr.Dropdown(names, multiselect=True, label="Remove", elem_id="remove")
-            strength = gr.Slider(0.1, 1.0, value=0.6, step=0.05, label="Strength (more changes more)")
+            preset = gr.Radio(
+                [(words, key) for key, words in PRESET_WORDS.items()],
+                value="recommended",
+                label="Strength",
+                elem_id="preset",
+            )
             button = gr.Button("Edit", variant="primary", elem_id="edit")
-        with gr.Column():
-            with gr.Row():
-                before = gr.Image(label="Before (as the model sees it)", elem_id="before")
-                after = gr.Image(label="After", elem_id="after")
-            pasted = gr.Image(label="Your photo with the change", elem_id="pasted")
+        with gr.Column(scale=2):
+            with gr.Row(equal_height=True):
+                before = gr.Image(label="Before: your photo", elem_id="before", interactive=False)
+                after = gr.Image(label="After", elem_id="after", interactive=False, format="png")
             note = gr.Markdown(elem_id="edit-note")
-            rebuilt = gr.Image(label="Rebuilt without a change (what the model keeps of the face)", height=160)
+            download = gr.File(label="Download the result", elem_id="edit-download")
+            with gr.Accordion("As the model sees it (its own 128x128 face)", open=False):
+                with gr.Row():
+                    seen = gr.Image(label="Aligned face", elem_id="seen", height=160)
+                    rebuilt = gr.Image(label="Rebuilt without a change", elem_id="rebuilt", height=160)
+                    changed = gr.Image(label="Changed", elem_id="changed", height=160)
 
-    def run(upload, add_names, remove_names, strength_value, progress=gr.Progress()):
+    def show(upload):
+        """The uploaded photo, as soon as it arrives (nothing for a file that is not a picture: Edit says why)."""
+        if upload is None:
+            return None
+        try:
+            return service.read_image(Path(upload).read_bytes(), Path(upload).name)
+        except BadRequest:
+            return None
+
+    def run(upload, add_names, remove_names, preset_name, progress=gr.Progress()):
         if upload is None:
             raise gr.Error("upload a photo first", print_exception=False)
         path = Path(upload)
@@ -123,11 +150,29 @@ def _edit_tab(service: FaceService) -> None:
         with open(path, "rb") as handle:  # never more than the limit in memory: read_image refuses the rest
             data = handle.read(service.limits.max_upload_bytes + 1)
         image = _run(service.read_image, data, path.name)
-        result = _run(service.edit, image, _changes(add_names, remove_names), strength_value)
-        images = result.images
-        return images["input"], images["edited"], images.get("pasted"), f"*{result.note}*", images["reconstruction"]
+        changes = _changes(add_names, remove_names)
+        result = _run(service.edit, image, changes, preset=preset_name, name=path.name)
+        pictures = result.pictures()
+        after_picture = pictures.get("pasted", pictures["edited"])
+        settings = f"strength {result.report['strength']:.2f}, guidance {result.report['cfg_scale']:g}"
+        return (
+            result.photo,
+            after_picture,
+            f"*{result.note}; {settings}*",
+            downloads.write(encode_png(after_picture), result.filename),
+            pictures["input"],
+            pictures["reconstruction"],
+            pictures["edited"],
+        )
 
-    button.click(run, [photo, add, remove, strength], [before, after, pasted, note, rebuilt], concurrency_limit=1)
+    photo.change(show, [photo], [before])
+    button.click(
+        run,
+        [photo, add, remove, preset],
+        [before, after, note, download, seen, rebuilt, changed],
+        concurrency_limit=1,
+        api_name="edit_photo",
+    )
 
 
 def _interpolate_tab(service: FaceService, downloads: _Downloads) -> None:
@@ -142,12 +187,12 @@ def _interpolate_tab(service: FaceService, downloads: _Downloads) -> None:
             button = gr.Button("Interpolate", variant="primary", elem_id="interpolate")
         with gr.Column():
             animation = gr.Image(label="Animation (GIF)", type="filepath", elem_id="animation")
-            strip = gr.Gallery(label="Frames", columns=8, height="auto")
+            strip = gr.Image(label="Frames", elem_id="strip", interactive=False)  # one picture: it fits the column
 
     def run(a, b, from_text, to_text, n, progress=gr.Progress()):
         progress(0, desc="interpolating")
         images = _run(service.interpolate, from_text or None, to_text or None, (a, b), n)
-        return downloads.write(encode_gif(images), ".gif"), images
+        return downloads.write(encode_gif(images), "interpolation.gif"), grid_image(images, columns=8)
 
     button.click(run, [seed_a, seed_b, start, end, frames], [animation, strip], concurrency_limit=1)
 
@@ -157,7 +202,8 @@ def _model_tab(info: dict[str, Any]) -> None:
         f"| {key} | {info[key]} |"
         for key in ("name", "device", "image_size", "conditioning", "objective", "sampler", "steps", "cfg_scale")
     )
-    gr.Markdown(f"| | |\n|---|---|\n| parameters | {info['parameters_m']} M |\n{rows}", elem_id="model-info")
+    table = f"| setting | value |\n|---|---|\n| parameters | {info['parameters_m']} M |\n{rows}"
+    gr.Markdown(table, elem_id="model-info")
     if info["card"]:
         gr.Markdown(info["card"])
 
@@ -171,7 +217,7 @@ def build_ui(service: FaceService) -> gr.Blocks:
         with gr.Tab("Generate", id="generate-tab"):
             _generate_tab(service, downloads, info)
         with gr.Tab("Edit", id="edit-tab"):
-            _edit_tab(service)
+            _edit_tab(service, downloads)
         with gr.Tab("Interpolate", id="interpolate-tab"):
             _interpolate_tab(service, downloads)
         with gr.Tab("Model", id="model-tab"):

@@ -78,8 +78,9 @@ def test_edit(server, face_photo):
     reply = httpx.post(f"{url}/api/edit", files=files, data={"changes": "Smiling=1", **FAST}, timeout=120)
     assert reply.status_code == 200, reply.text
     result = {name: _png(base64.b64decode(b)) for name, b in reply.json().items() if name != "note"}
-    assert set(result) == {"input", "reconstruction", "edited"}, "an aligned CelebA photo needs no paste-back"
+    assert set(result) == {"input", "reconstruction", "edited", "pasted"}
     assert reply.json()["note"] == "already aligned"
+    assert result.pop("pasted").size == Image.open(face_photo).size  # the change, at the photo's own size
     for image in result.values():
         _is_face_sized_picture(image)
     edited = np.asarray(result["edited"], dtype=np.float32)

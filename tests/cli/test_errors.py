@@ -83,7 +83,7 @@ def test_help_shows_defaults_and_consistent_attribute_options(capsys):
     parser = build_parser()
     for command, options in [
         ("sample", ["--attributes", "(default: 16)"]),
-        ("edit", ["--attributes ATTRIBUTES, --set", "--source-attributes ATTRIBUTES, --source", "(default: 0.6)"]),
+        ("edit", ["--attributes ATTRIBUTES, --set", "--source-attributes ATTRIBUTES, --source", "per attribute"]),
         ("interpolate", ["--from-attributes ATTRIBUTES, --from", "--to-attributes ATTRIBUTES, --to", "(default: 8)"]),
         ("train", ["--overwrite", "--resume"]),
     ]:

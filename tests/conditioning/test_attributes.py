@@ -96,6 +96,10 @@ def test_classifier_free_guidance_in_one_batched_pass():
     assert torch.allclose(out, torch.full((3, 1), 2.5 * 40.0))  # u + s (c - u) = 0 + 2.5 * 40
     calls.clear()
     assert torch.allclose(guided(net, cond, 1.0)(x, t), torch.full((3, 1), 40.0)) and calls == [3]
+    source = Condition(attributes=torch.cat([torch.ones(3, 39), -torch.ones(3, 1)], dim=1))  # one attribute differs
+    calls.clear()
+    out = guided(net, cond, scale=2.5, base=source)(x, t)  # guidance along the edit: b + s (c - b) = 38 + 2.5 * 2
+    assert calls == [6] and torch.allclose(out, torch.full((3, 1), 43.0))
 
 
 def test_condition_helpers():

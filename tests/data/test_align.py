@@ -2,7 +2,7 @@
 
 Margins come from benchmarks/alignment.py (docs/ALIGNMENT.md): held-out CelebA landmarks lie 2.3 px from the
 template on average; a photo moved into a canvas aligns within about 1 px (at most 2.2) of the original aligned
-directly; pasting the unchanged aligned face back changes the face box by about 2 grey levels.
+directly. Paste-back adds the edit's change (edited - reconstruction) to the photo: no change leaves it exactly.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 
 pytest.importorskip("dlib", reason='alignment needs the faces extra: pip install "facegen[faces]"')
 
@@ -120,40 +120,49 @@ def test_no_face_or_no_image_is_one_line_naming_the_file(tmp_path):
         align.align_face(tmp_path / "missing.jpg")
 
 
-def test_pasting_the_unchanged_face_back_changes_the_photo_little(moved):
+def _face_tensor(face: align.Alignment, size: int = 128) -> torch.Tensor:
+    """facegen's square crop of the aligned face at the model's size, as a [1, 3, S, S] tensor in [-1, 1]."""
+    square = face.image.crop((0, 20, 178, 198)).resize((size, size), Image.Resampling.BICUBIC)
+    return torch.from_numpy(np.array(square)).permute(2, 0, 1)[None].float() / 127.5 - 1
+
+
+def _footprint(face: align.Alignment, shape) -> np.ndarray:
+    """Photo pixels inside the aligned 178x218 frame."""
+    ys, xs = np.mgrid[: shape[0], : shape[1]] + 0.5
+    u, v = align.apply_transform(face.transform, np.stack([xs.ravel(), ys.ravel()], 1)).T.reshape(2, *xs.shape)
+    return (u >= 0) & (u < 178) & (v >= 0) & (v < 218)
+
+
+def test_no_change_leaves_the_photo_exactly(moved):
     _, canvas, _, face = moved
-    pasted = align.paste_back(canvas, face.image, face.transform)
-    assert pasted.size == canvas.size
-    a, b = (np.asarray(im.crop(face.box), dtype=float) for im in (pasted, canvas))
-    assert np.abs(a - b).mean() < 4  # measured about 2 (two resamplings)
-    # facegen's square crop at the model's size, as a tensor: the same place
-    square = face.image.crop((0, 20, 178, 198)).resize((128, 128), Image.Resampling.BICUBIC)
-    tensor = torch.from_numpy(np.array(square)).permute(2, 0, 1).float() / 127.5 - 1
-    c = np.asarray(align.paste_back(canvas, tensor[None], face.transform).crop(face.box), dtype=float)
-    assert np.abs(c - b).mean() < 6
+    rebuilt = _face_tensor(face) + 0.05 * torch.randn(1, 3, 128, 128)  # the model's own error: it cancels
+    pasted = align.paste_change(canvas, rebuilt, rebuilt, face.transform)
+    assert pasted.size == canvas.size and np.array_equal(np.asarray(pasted), np.asarray(canvas))
 
 
-def test_pasting_an_edited_face_changes_only_the_face(moved):
+def test_a_change_lands_where_it_was_made_and_nowhere_else(moved):
     _, canvas, _, face = moved
-    edited = face.image.copy()
-    mouth = (60, 150, 118, 175)  # left, top, right, bottom in the aligned frame
-    ImageDraw.Draw(edited).rectangle(mouth, fill=(255, 0, 0))
-    pasted = np.asarray(align.paste_back(canvas, edited, face.transform), dtype=float)
-    unchanged = np.asarray(align.paste_back(canvas, face.image, face.transform), dtype=float)
-    ys, xs = np.nonzero(np.abs(pasted - unchanged).max(axis=2) > 40)  # what the edit changed
-    assert len(xs) > 500  # the red mouth is there (a 58x25 box, enlarged 1.6x)
-    where = align.apply_transform(face.transform, np.stack([xs + 0.5, ys + 0.5], axis=1))  # back in the frame
-    assert (where.min(0) > np.array(mouth[:2]) - 3).all() and (where.max(0) < np.array(mouth[2:]) + 3).all()
-    corners = np.array([[0, 0], [178, 0], [0, 218], [178, 218]])
-    footprint = align.apply_transform(np.linalg.inv(np.vstack([face.transform, [0, 0, 1]]))[:2], corners)
-    (left, top), (right, bottom) = np.floor(footprint.min(0)).astype(int), np.ceil(footprint.max(0)).astype(int)
-    change = np.abs(pasted - np.asarray(canvas, dtype=float)).max(axis=2)
-    outside = np.ones_like(change, dtype=bool)
-    outside[max(top, 0) : bottom, max(left, 0) : right] = False
-    assert change[outside].max() == 0  # nothing beyond the aligned frame moved
+    rebuilt = _face_tensor(face)
+    edited = rebuilt.clone()
+    edited[:, 0, 92:110, 40:88] += 0.8  # redder mouth: rows/cols of the 128 crop (frame x 56-122, y 148-173)
+    pasted = np.asarray(align.paste_change(canvas, edited, rebuilt, face.transform), dtype=float)
+    change = pasted - np.asarray(canvas, dtype=float)
+    ys, xs = np.nonzero(change[..., 0] > 40)
+    assert len(xs) > 1000  # the 48x18 box enlarged 1.6 * 178 / 128 times
+    where = align.apply_transform(face.transform, np.stack([xs + 0.5, ys + 0.5], axis=1))
+    assert (where.min(0) > [50, 140]).all() and (where.max(0) < [128, 181]).all()
+    assert np.abs(change[..., 1:]).max() <= 1  # green and blue kept: only the asked change, no tint
+    assert np.abs(change[~_footprint(face, change.shape)]).max() == 0  # nothing beyond the aligned frame moved
 
 
-def test_paste_back_refuses_a_face_of_another_shape(moved):
+def test_a_uniform_colour_drift_is_not_pasted(moved):
+    _, canvas, _, face = moved
+    rebuilt = _face_tensor(face)
+    pasted = align.paste_change(canvas, rebuilt + 0.1, rebuilt, face.transform)  # a uniform tint: no edit
+    assert np.abs(np.asarray(pasted, dtype=float) - np.asarray(canvas, dtype=float)).max() <= 1
+
+
+def test_paste_change_refuses_a_face_of_another_shape(moved):
     _, canvas, _, face = moved
     with pytest.raises(ValueError, match="edited face is 100x60"):
-        align.paste_back(canvas, Image.new("RGB", (100, 60)), face.transform)
+        align.paste_change(canvas, Image.new("RGB", (100, 60)), Image.new("RGB", (100, 60)), face.transform)
