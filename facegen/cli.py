@@ -305,7 +305,7 @@ def cmd_edit(args: argparse.Namespace) -> None:
         atomic_write_json(tmp / "edit.json", report)
     files = "input, reconstruction, edited, comparison" + (", pasted" if args.paste_back else "")
     identity = f"; identity distance {report['identity_distance']}" if "identity_distance" in report else ""
-    print(f"wrote {files}.png and edit.json to {out} ({alignment}{identity})")
+    print(f"wrote {files}.png and edit.json{_of_subject(pipe)} to {out} ({alignment}{identity})")
 
 
 def cmd_align(args: argparse.Namespace) -> None:
