@@ -278,8 +278,9 @@ def cmd_edit(args: argparse.Namespace) -> None:
     _out_folder(args)
     if args.paste_back and args.no_align:
         raise ValueError("--paste-back needs the face aligned: leave out --no-align")
+    pipe = _pipeline(args)
     result = edit_photo(
-        _pipeline(args),
+        pipe,
         args.image,
         args.attributes,
         strength=args.strength,
@@ -305,28 +306,37 @@ def cmd_edit(args: argparse.Namespace) -> None:
     report = result.report
     identity = f"; identity distance {report['identity_distance']}" if "identity_distance" in report else ""
     settings = f"strength {report['strength']}, guidance {report['cfg_scale']}"
-    print(f"wrote {files}.png and edit.json to {out} ({report['alignment']}, {settings}{identity})")
+    print(f"wrote {files}.png and edit.json{_of_subject(pipe)} to {out} ({report['alignment']}, {settings}{identity})")
 
 
 def cmd_align(args: argparse.Namespace) -> None:
-    from facegen.data.align import NoFaceError, align_face, output_paths, save_image
+    from facegen.data.align import NoFaceError, align_face, output_names, save_image
+    from facegen.utils.io import output_folder
 
     require("faces", "align")
     for image in args.images:
         _image(image, "align")
-    targets = output_paths(args.images, _out(args.out), args.overwrite)
+    names = output_names(args.images)
+    _out_folder(args)
     missed = []
-    for image, target in zip(args.images, targets):
-        try:
-            face = align_face(image)
-        except NoFaceError as err:
-            missed.append(image)
-            print(f"skipped {err}")
-            continue
-        save_image(face.image, target)
-        print(f"{image} -> {target}{f' ({face.note})' if face.note else ''}")
+    with output_folder(args.out, args.overwrite) as tmp:
+        for image, name in zip(args.images, names):
+            try:
+                face = align_face(image)
+            except NoFaceError as err:
+                missed.append(image)
+                print(f"skipped {err}")
+                continue
+            save_image(face.image, tmp / name)
+            print(f"{image} -> {Path(args.out) / name}{f' ({face.note})' if face.note else ''}")
+        if len(missed) == len(args.images):
+            raise _no_face(missed, args.images)  # inside the block: no empty --out is left behind
     if missed:
-        raise ValueError(f"no face found in {len(missed)} of {len(args.images)} images: {', '.join(missed)}")
+        raise _no_face(missed, args.images)
+
+
+def _no_face(missed: list[str], images: list[str]) -> ValueError:
+    return ValueError(f"no face found in {len(missed)} of {len(images)} images: {', '.join(map(str, missed))}")
 
 
 def cmd_interpolate(args: argparse.Namespace) -> None:
@@ -592,8 +602,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     align = _subparser(sub, "align", "crop any face photo like CelebA's aligned photos (178x218), as facegen expects")
     align.add_argument("images", nargs="+", metavar="IMAGE", help="photos; the largest face of each is aligned")
-    align.add_argument("--out", default="aligned", help="output folder: one STEM.png per photo")
-    align.add_argument("--overwrite", action="store_true", help="replace aligned photos already in --out")
+    align.add_argument("--out", default="aligned", help="output folder, new or empty: one STEM.png per photo")
+    align.add_argument(
+        "--overwrite", action="store_true", help="write into a --out folder that holds files (replacing STEM.png)"
+    )
     align.set_defaults(func=cmd_align)
 
     interp = _generation_parser(

@@ -3,13 +3,11 @@ grids; evaluation, which scores EMA samples through the pipeline and moves ``bes
 
 from __future__ import annotations
 
-import os
-
 from facegen.checkpoint import load_best, mark_best
 from facegen.config import Config
 from facegen.training.callbacks import Callback, SampleLogger
 from facegen.training.trainer import Trainer
-from facegen.utils.io import atomic_write_json, path_lock
+from facegen.utils.io import atomic_write_json
 
 
 class PeriodicEvaluation:
@@ -61,9 +59,9 @@ def callbacks_from_config(cfg: Config) -> list[Callback]:
 
 
 def train(cfg: Config, resume: str | None = None, stop_at: int | None = None, overwrite: bool = False) -> dict:
-    """Train with the run folder locked: a second training into it is refused instead of interleaving both runs'
-    logs and checkpoints. Under torchrun / accelerate the ranks of one job share it: rank 0 holds the lock."""
-    if os.environ.get("RANK", "0") != "0":
-        return Trainer(cfg, resume, overwrite, callbacks_from_config(cfg)).train(stop_at)
-    with path_lock(cfg.run_dir, "another training run"):
-        return Trainer(cfg, resume, overwrite, callbacks_from_config(cfg)).train(stop_at)
+    """Train with sample grids and periodic evaluation; the Trainer holds the run folder's lock meanwhile."""
+    trainer = Trainer(cfg, resume, overwrite, callbacks_from_config(cfg))
+    try:
+        return trainer.train(stop_at)
+    finally:
+        trainer.close()

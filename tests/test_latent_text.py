@@ -1,5 +1,6 @@
 """Latent diffusion through TAEF2 and text conditioning, end to end on real faces (tiny models, few steps)."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -53,6 +54,10 @@ def test_encoded_cache_equals_on_the_fly_encoding(celeba_root, taef2, tmp_path):
         batch["attributes"][0], images.batch([1])["attributes"][0]
     )
     assert load_or_build_encoded_cache(images, taef2).path == encoded.path  # reopened, not rebuilt
+    meta = json.loads((encoded.path / "meta.json").read_text())
+    meta["source_meta"]["preprocessing"] = "an older decoding"  # as if the image cache was rebuilt since
+    (encoded.path / "meta.json").write_text(json.dumps(meta))
+    assert load_or_build_encoded_cache(images, taef2).meta["source_meta"] == images.meta  # re-encoded
 
 
 def test_text_to_face_in_latent_space(celeba_root, shared_dir, tmp_path):

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from facegen.app.guard import RequestGuard
 from facegen.app.service import BadRequest, Busy, FaceService, TooLarge, encode_gif, encode_png, grid_image
+from facegen.pipeline import MORPH_SEED
 
 # Multipart boundaries and the small fields beside the photo; with room for gradio's own per-file check to see a
 # file over the limit first (it then deletes what it wrote; the body limit is the backstop for several files).
@@ -41,7 +42,7 @@ class InterpolateBody(BaseModel):
     to_attributes: dict[str, Any] | str | None = None
     seeds: list[int] | None = None
     num_frames: int = 8
-    seed: int = 0
+    seed: int = MORPH_SEED
     steps: int | None = None
     cfg_scale: float | None = None
     format: Literal["json", "gif"] = "json"

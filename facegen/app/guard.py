@@ -54,7 +54,9 @@ class RequestGuard:
             received += len(message.get("body", b""))
             if received > self.max_body:
                 refused = True
-                raise BodyTooLarge
+                # with its message: without one, constructing it raised a TypeError instead, which gradio's
+                # parser does not catch, so the files it had written stayed in its temp folder
+                raise BodyTooLarge(self._too_large(received))
             return message
 
         async def guarded_send(message):

@@ -21,7 +21,7 @@ from facegen.conditioning.attributes import create_attribute_vector, parse_attri
 from facegen.config import resolved_sampler
 from facegen.data.align import check_photo_shape
 from facegen.photo_edit import PRESETS, EditResult, edit_photo
-from facegen.pipeline import FacePipeline
+from facegen.pipeline import MORPH_SEED, FacePipeline
 from facegen.pretrained import read_card
 from facegen.utils.images import to_pil
 from facegen.utils.pixels import to_rgb
@@ -294,7 +294,7 @@ class FaceService:
         to_attributes: Any = None,
         seeds: tuple[Any, Any] | None = None,
         num_frames: Any = 8,
-        seed: Any = 0,
+        seed: Any = MORPH_SEED,  # the CLI's: the face chosen for an attribute morph
         steps: Any = None,
         cfg_scale: Any = None,
     ) -> list[Image.Image]:

@@ -15,6 +15,7 @@ from typing import Any
 import gradio as gr
 
 from facegen.app.service import ATTRIBUTE_GROUPS, BadRequest, Busy, FaceService, encode_gif, encode_png, grid_image
+from facegen.pipeline import MORPH_SEED
 
 STATES = {"any": 0, "yes": 1, "no": -1}  # the three states of an attribute, as the page names them
 KEEP_FILES = 64  # downloads kept on disk per server; older ones are removed
@@ -179,8 +180,11 @@ def _interpolate_tab(service: FaceService, downloads: _Downloads) -> None:
     with gr.Row():
         with gr.Column():
             with gr.Row():
-                seed_a = gr.Number(value=0, precision=0, minimum=0, label="From seed")
-                seed_b = gr.Number(value=1, precision=0, minimum=0, label="To seed", info="same seed: one face")
+                # both the CLI's MORPH_SEED: an attribute morph shows the face chosen for it
+                seed_a = gr.Number(value=MORPH_SEED, precision=0, minimum=0, label="From seed")
+                seed_b = gr.Number(
+                    value=MORPH_SEED, precision=0, minimum=0, label="To seed", info="same seed: one face"
+                )
             start = gr.Textbox(label="From attributes (optional)", placeholder="Male=1,Smiling=0")
             end = gr.Textbox(label="To attributes (optional)", placeholder="Male=0,Smiling=1")
             frames = gr.Slider(2, service.limits.max_frames, value=8, step=1, label="Frames")

@@ -319,18 +319,13 @@ def try_align(image: str | Path | Image.Image) -> tuple[Alignment | None, str]:
         return None, str(err)
 
 
-def output_paths(images: list[str | Path], out_dir: str | Path, overwrite: bool = False) -> list[Path]:
-    """``out_dir/STEM.png`` for each image; two images with one stem are refused, and existing files (FileExistsError)
-    unless ``overwrite``."""
-    targets = [Path(out_dir) / f"{Path(image).stem}.png" for image in images]
-    repeated = sorted({t.name for t in targets if targets.count(t) > 1})
+def output_names(images: list[str | Path]) -> list[str]:
+    """``STEM.png`` for each image; two images with one stem are refused (one would replace the other)."""
+    names = [f"{Path(image).stem}.png" for image in images]
+    repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise ValueError(f"several images would be written to {', '.join(repeated)}: align them into separate folders")
-    existing = [str(t) for t in targets if t.exists()]
-    if existing and not overwrite:
-        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
-        raise FileExistsError(f"{existing[0]} exists{more}: give --overwrite to replace it, or another --out")
-    return targets
+    return names
 
 
 def save_image(image: Image.Image, path: str | Path) -> None:

@@ -149,6 +149,7 @@ def load_or_build_encoded_cache(image_cache: ImageCache, autoencoder, text_encod
         wanted_text = text_encoder.describe() if text_encoder else None
         if (
             cache.meta.get("format") == ENCODED_FORMAT
+            and cache.meta.get("source_meta") == image_cache.meta  # a rebuilt image cache (new pixels) is re-encoded
             and _same_autoencoder(cache.meta["autoencoder"], autoencoder.describe())
             and (cache.meta.get("text_encoder") == wanted_text)
         ):

@@ -11,9 +11,12 @@ from facegen.utils.pixels import to_model_range, to_rgb, to_uint8
 
 __all__ = ["PREPROCESSING", "preprocess", "random_hflip", "to_model_range", "to_uint8"]
 
-# Stored in cache metadata: a cache built with different preprocessing must not be reused.
+# Stored in cache metadata: a cache built with different preprocessing must not be reused. "to_rgb" since issue 20:
+# 16-bit and float pixels were clipped to white and transparency dropped before, so older caches of such files are
+# wrong (and rebuilt).
 PREPROCESSING = (
-    "RGB; centre crop of crop x crop (largest centred square when crop is None or larger than the image; "
+    "RGB via to_rgb (16/32-bit and float scaled to 8 bits, transparency over white); "
+    "centre crop of crop x crop (largest centred square when crop is None or larger than the image; "
     "offsets floor((W - side) / 2), floor((H - side) / 2)); PIL bicubic resize (antialiased) to image_size; "
     "uint8 [3,H,W]; model range x / 127.5 - 1"
 )

@@ -48,7 +48,8 @@ class ReferenceSpec:
 
     def cache_key(self) -> str:
         crop = "square" if self.crop is None else self.crop
-        root_hash = sha1(self.root.encode()).hexdigest()[:8]
+        # the preprocessing too: statistics of images decoded another way are not these images' statistics
+        root_hash = sha1(f"{self.root}|{PREPROCESSING}".encode()).hexdigest()[:8]
         count = "all" if self.max_images is None else self.max_images
         return f"{self.dataset}-{self.split or 'all'}-{self.image_size}px-crop{crop}-n{count}-{root_hash}"
 

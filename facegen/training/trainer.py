@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+import weakref
 from dataclasses import replace
 from pathlib import Path
 
@@ -43,7 +44,7 @@ from facegen.training.callbacks import Callback
 from facegen.training.ema import EMA
 from facegen.training.logging import RunLogger
 from facegen.utils.hardware import compile_options, configure_cpu_threads, describe_cpu, resolve_precision
-from facegen.utils.io import atomic_write_json
+from facegen.utils.io import atomic_write_json, path_lock
 from facegen.utils.signals import reworded
 
 
@@ -137,6 +138,25 @@ class Trainer:
             torch.backends.cudnn.allow_tf32 = True
             torch.backends.cudnn.benchmark = True  # the same shapes every step: autotuned convolutions pay off
         self.run_dir = cfg.run_dir
+        # Every way into a run folder (facegen train, facegen.run.train, a Trainer made in Python) holds its lock
+        # from before the folder is claimed until close() or the Trainer is collected: a second is refused instead of
+        # interleaving (or deleting) the first's checkpoints and logs. The ranks of one job share it: rank 0 holds it.
+        self._lock = contextlib.ExitStack()
+        weakref.finalize(self, self._lock.close)
+        if acc.is_main_process:
+            self._lock.enter_context(path_lock(self.run_dir, "another training run"))
+        try:
+            self._build(resume, overwrite)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Let the run folder go: another Trainer may train there now."""
+        self._lock.close()
+
+    def _build(self, resume: str | None, overwrite: bool) -> None:
+        cfg, tc, acc = self.cfg, self.cfg.train, self.accelerator
         self.ckpt_root = self.run_dir / "checkpoints"
         claim_run_dir(self.run_dir, resume, overwrite, writer=acc.is_main_process)  # before any work or write
         self.autoencoder = autoencoder_from_config(cfg, device=acc.device)

@@ -11,6 +11,8 @@ import numpy as np
 import psutil
 from PIL import Image
 
+from facegen.pipeline import MORPH_SEED
+
 FAST = {"steps": 1}  # one Heun step: shapes and plumbing, not quality
 MEMORY_CEILING_GIB = 3.0  # measured: ~1.3 GiB resident while serving 20 concurrent requests (docs/WEB.md)
 
@@ -125,6 +127,9 @@ def test_interpolate(server):
     body = {"from_attributes": "Smiling=-1", "to_attributes": "Smiling=1", "num_frames": 3, **FAST}
     frames = httpx.post(f"{url}/api/interpolate", json=body, timeout=120).json()["frames"]
     assert len(frames) == 3
+    chosen = httpx.post(f"{url}/api/interpolate", json={**body, "seed": MORPH_SEED}, timeout=120).json()["frames"]
+    other = httpx.post(f"{url}/api/interpolate", json={**body, "seed": 0}, timeout=120).json()["frames"]
+    assert frames == chosen != other  # the default face is the CLI's
     gif = httpx.post(f"{url}/api/interpolate", json={"seeds": [1, 2], "num_frames": 2, "format": "gif", **FAST})
     assert gif.status_code == 200 and Image.open(io.BytesIO(gif.content)).n_frames == 2
     for body, expected in (

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from facegen.pipeline import MORPH_SEED
+
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (the dev extra)")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
@@ -113,6 +115,7 @@ def test_interpolate_and_model_tabs(page, shots):
     page.reload()  # no toast of an earlier test's error in the screenshots
     page.wait_for_selector("#generate")
     page.get_by_role("tab", name="Interpolate").click()
+    assert page.get_by_label("From seed").input_value() == page.get_by_label("To seed").input_value() == str(MORPH_SEED)
     page.locator("#interpolate").click()
     page.locator("#animation img").wait_for()
     strip = page.locator("#strip img")

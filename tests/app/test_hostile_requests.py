@@ -43,18 +43,20 @@ def test_model_info_shows_no_server_path(server):
     assert os.sep + "facegen" + os.sep not in str(info), "the server's folders leaked"
 
 
-def _chunked_multipart(field: str, filename: str, size: int):
-    """A multipart body streamed without Content-Length (chunked), holding ``size`` bytes of file."""
+def _chunked_multipart(field: str, filename: str, size: int, files: int = 1):
+    """A multipart body streamed without Content-Length (chunked), holding ``files`` files of ``size`` bytes."""
     boundary = uuid.uuid4().hex
 
     def chunks():
-        yield (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
-            "Content-Type: image/png\r\n\r\n"
-        ).encode()
-        for _ in range(size // 2**20):
-            yield b"\0" * 2**20
-        yield f"\r\n--{boundary}--\r\n".encode()
+        for number in range(files):
+            yield (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{number}{filename}"\r\n'
+                "Content-Type: image/png\r\n\r\n"
+            ).encode()
+            for _ in range(size // 2**20):
+                yield b"\0" * 2**20
+            yield b"\r\n"
+        yield f"--{boundary}--\r\n".encode()
 
     return chunks(), {"content-type": f"multipart/form-data; boundary={boundary}"}
 
@@ -69,8 +71,9 @@ def test_chunked_upload_over_the_limit_is_refused_by_the_api(server):
 def test_chunked_upload_over_the_limit_is_refused_by_gradio_and_leaves_nothing(server, gradio_uploads):
     url, _ = server
     before = set(gradio_uploads.rglob("*"))
-    for size in (LIMIT + 2**20, 3 * LIMIT):  # gradio's own file limit, then the server's body limit
-        body, headers = _chunked_multipart("files", "big.png", size)
+    # gradio's own file limit; files each under it but over the body limit together, finished and not
+    for size, files in ((LIMIT + 2**20, 1), (3 * LIMIT, 1), (3 * 2**20, 4), (4 * 2**20, 3), (2 * 2**20, 40)):
+        body, headers = _chunked_multipart("files", "big.png", size, files)
         reply = httpx.post(f"{url}/gradio_api/upload", content=body, headers=headers, timeout=60)
         assert reply.status_code == 413, reply.text
     left = [p for p in set(gradio_uploads.rglob("*")) - before if p.is_file()]

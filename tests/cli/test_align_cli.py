@@ -58,6 +58,25 @@ def test_align_writes_one_crop_per_photo_and_refuses_to_overwrite(photos, in_san
     assert run_cli(capsys, ["align", *images, "--out", out, "--overwrite"]).code == 0
 
 
+def test_align_adds_nothing_to_a_folder_of_other_files_without_overwrite(photos, in_sandbox, tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "moved_182664.png").write_bytes(b"the user's own file")
+    (out / "notes.txt").write_text("keep")
+    before = snapshot(out)
+    refused = run_cli(capsys, ["align", photos / "moved_182664.jpg", "--out", out])
+    assert refused.code == 3 and len(refused.error_lines) == 1 and "notes.txt" in refused.error_lines[0]
+    assert snapshot(out) == before
+    assert run_cli(capsys, ["align", photos / "moved_182664.jpg", "--out", out, "--overwrite"]).code == 0
+    assert Image.open(out / "moved_182664.png").size == (178, 218) and (out / "notes.txt").read_text() == "keep"
+    assert sorted(p.name for p in out.iterdir()) == ["moved_182664.png", "notes.txt"]  # no temporaries left
+
+
+def test_align_leaves_no_folder_when_no_photo_has_a_face(photos, in_sandbox, tmp_path, capsys):
+    result = run_cli(capsys, ["align", photos / "gray.png", "--out", tmp_path / "a"])
+    assert result.code == 2 and "gray.png" in result.error_lines[0] and not (tmp_path / "a").exists()
+
+
 def test_align_names_the_photo_without_a_face_and_keeps_the_others(photos, in_sandbox, tmp_path, capsys):
     out = tmp_path / "aligned"
     result = run_cli(capsys, ["align", photos / "gray.png", photos / "moved_182664.jpg", "--out", out])

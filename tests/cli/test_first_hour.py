@@ -79,7 +79,8 @@ def test_one_progress_bar_counts_the_steps_of_every_batch(in_sandbox, capsys, sa
     assert result.code == 0 and ("6", "6") in bars and all(total == "6" for _, total in bars), result.err
 
 
-def test_sample_with_a_subject_names_the_person(in_sandbox, capsys, tmp_path):
+@pytest.fixture
+def subject_file(in_sandbox, tmp_path):
     from facegen.personalization import Subject, base_fingerprint, save_subject
     from facegen.pipeline import FacePipeline
 
@@ -93,10 +94,22 @@ def test_sample_with_a_subject_names_the_person(in_sandbox, capsys, tmp_path):
         steps=1,
         attributes=torch.zeros(40),
     )
-    path = save_subject(subject, tmp_path / "subject.safetensors")  # the file's name is not the person's
-    argv = ["sample", "--checkpoint", "runs/attr", "--subject", path, "--num-samples", "1", "--out", "ada"]
+    return save_subject(subject, tmp_path / "subject.safetensors")  # the file's name is not the person's
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["sample", "--num-samples", "1"],
+        ["edit", "--image", "images/face.jpg", "--attributes", "Smiling=1", "--no-align", "--steps", "1"],
+        ["interpolate", "--seeds", "1", "2", "--frames", "2", "--steps", "1"],
+    ],
+)
+def test_each_command_with_a_subject_names_the_person(command, subject_file, tmp_path, capsys):
+    argv = [*command, "--checkpoint", "runs/attr", "--subject", subject_file, "--out", tmp_path / "ada"]
     result = run_cli(capsys, argv)
-    assert result.code == 0 and "1 samples of ada (textual-inversion) from" in result.out
+    assert result.code == 0, result.err
+    assert " of ada (textual-inversion)" in result.out
 
 
 def test_interpolate_defaults_to_the_chosen_seed(in_sandbox, capsys, monkeypatch):

@@ -6,6 +6,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torch.utils.data import DataLoader
 
 from facegen import __version__
@@ -80,6 +81,29 @@ def test_load_or_build_reuses_a_matching_cache(celeba_root, tmp_path, capsys):
     assert capsys.readouterr().out == ""
     assert {p.name: p.stat().st_mtime_ns for p in again.path.iterdir()} == stamps
     assert np.array_equal(again.images, cache.images)
+
+
+# PREPROCESSING before issue 20's image loader, which clipped 16-bit pixels to white
+OLD_PREPROCESSING = (
+    "RGB; centre crop of crop x crop (largest centred square when crop is None or larger than the image; "
+    "offsets floor((W - side) / 2), floor((H - side) / 2)); PIL bicubic resize (antialiased) to image_size; "
+    "uint8 [3,H,W]; model range x / 127.5 - 1"
+)
+
+
+def test_a_cache_built_by_the_old_loader_is_rebuilt(tmp_path, capsys):
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    Image.fromarray(np.full((16, 16), 30000, dtype=np.uint16)).save(folder / "deep.png")  # 16-bit gray
+    settings = dict(kind="folder", root=folder, split="train", image_size=8, crop=None, cache_dir=tmp_path)
+    cache = load_or_build_cache(**settings, num_workers=0)
+    meta = {**cache.meta, "preprocessing": OLD_PREPROCESSING}
+    (cache.path / "meta.json").write_text(json.dumps(meta))
+    np.lib.format.open_memmap(cache.path / "images.npy", mode="r+")[:] = 255  # what the old loader cached
+    capsys.readouterr()
+    again = load_or_build_cache(**settings, num_workers=0)
+    assert "caching 1 folder images" in capsys.readouterr().out and again.meta["preprocessing"] == PREPROCESSING
+    assert np.all(np.abs(np.asarray(again.images, dtype=int) - round(30000 / 65535 * 255)) <= 1)
 
 
 def test_cache_paths(tmp_path, monkeypatch):

@@ -15,6 +15,13 @@ def test_metric_directions():
         is_better("psnr", 1.0, 0.0)
 
 
+def test_reference_statistics_of_another_preprocessing_are_not_reused(tmp_path, monkeypatch):
+    spec = parse_reference(f"folder:{tmp_path}", 64)
+    key = spec.cache_key()
+    monkeypatch.setattr("facegen.evaluation.references.PREPROCESSING", "another decoding of the same files")
+    assert spec.cache_key() != key
+
+
 def test_reference_strings(tmp_path):
     test = parse_reference("celeba:test", 64, celeba_root=tmp_path)
     assert (test.dataset, test.split, test.crop, test.image_size) == ("celeba", "test", 178, 64)

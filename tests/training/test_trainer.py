@@ -1,5 +1,6 @@
 """Training end to end on real CelebA faces with a tiny DiT: resume equivalence, DDP, sampling from the run."""
 
+import gc
 import json
 import os
 import subprocess
@@ -12,7 +13,8 @@ import torch
 from facegen.config import load_config
 from facegen.pipeline import FacePipeline
 from facegen.run import train
-from facegen.training.trainer import BatchOrder, warmup_cosine
+from facegen.training.trainer import BatchOrder, Trainer, warmup_cosine
+from facegen.utils.io import LockedError
 
 
 @pytest.fixture(scope="module")
@@ -251,3 +253,21 @@ def test_batch_order_lives_on_the_data_device():
     indices = order.indices(0)
     assert isinstance(indices, torch.Tensor) and indices.device.type == "cpu"
     assert torch.equal(indices, indices.sort().values) and len(indices.unique()) == 8
+
+
+def test_two_trainers_on_one_folder_never_run_at_once(tiny_run):
+    cfg = tiny_run("shared", **{"train.max_steps": 1})
+    first = Trainer(cfg)
+    config = (cfg.run_dir / "config.yaml").read_bytes()
+    with pytest.raises(LockedError, match=f"{cfg.run_dir} is in use by another training run"):
+        Trainer(cfg, overwrite=True)  # would have deleted the first one's files
+    assert (cfg.run_dir / "config.yaml").read_bytes() == config
+    first.train()
+    with pytest.raises(LockedError):
+        Trainer(cfg, resume="auto")  # trained, not closed: still the first's
+    first.close()
+    second = Trainer(cfg, resume="auto")
+    assert second.step == 1
+    del second  # a Trainer dropped without close() lets the folder go too
+    gc.collect()
+    Trainer(cfg, overwrite=True).close()
