@@ -21,17 +21,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from facegen.data.align import (
+from facegen.faces.align import (
     ALIGNED_SIZE,
     CROP_TOP,
     TEMPLATE,
-    NoFaceError,
     align_face,
     apply_transform,
-    detect_landmarks,
     frame_transform,
     landmark_error,
 )
+from facegen.faces.detect import NoFaceError, detect_landmarks
 
 PARTS = ["template", "shifted", "ffhq", "hq"]
 

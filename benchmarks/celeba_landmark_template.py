@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from facegen.data.align import NoFaceError, detect_landmarks
+from facegen.faces.detect import NoFaceError, detect_landmarks
 
 
 def split_files(celeba: Path, split: int, count: int) -> list[Path]:

@@ -32,7 +32,7 @@ def main() -> None:
     save_png(grid(faces, nrow=8), args.out)
     report = {"out": args.out, "faces": args.num_faces, "seed": args.seed, "steps": steps, "cfg_scale": guidance}
     try:
-        from facegen.evaluation.identity import FaceIdentity
+        from facegen.faces.identity import FaceIdentity
 
         report["dlib_detected"] = int(FaceIdentity().embed(faces)[1].sum())
     except ImportError:

@@ -28,9 +28,10 @@ import numpy as np
 import torch
 
 from facegen.data import CELEBA_ATTRIBUTES, build_dataset
-from facegen.data.align import align_if_needed, apply_transform, frame_transform
+from facegen.evaluation.classifier import predicted_attributes
+from facegen.faces.align import align_if_needed, apply_transform, frame_transform
 from facegen.photo_edit import edit_photo
-from facegen.pipeline import FacePipeline, predicted_attributes
+from facegen.pipeline import FacePipeline
 
 # Regions as fractions (top, bottom, left, right) of the 178x178 aligned CelebA crop.
 REGIONS = {

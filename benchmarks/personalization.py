@@ -28,10 +28,12 @@ from pathlib import Path
 import torch
 
 from facegen.data import CELEBA_ATTRIBUTES, read_identity_file, read_partition_file
-from facegen.evaluation.identity import SAME_PERSON, FaceIdentity
+from facegen.data.transforms import load_face
+from facegen.evaluation.classifier import predicted_attributes
+from facegen.faces.identity import SAME_PERSON, FaceIdentity
 from facegen.personalization import PersonalizeOptions, personalize
 from facegen.personalization.subject import METHODS
-from facegen.pipeline import FacePipeline, load_face, predicted_attributes
+from facegen.pipeline import FacePipeline
 from facegen.utils.images import grid, save_png
 
 TRAIN_PHOTOS = 5

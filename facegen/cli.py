@@ -267,7 +267,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
 def cmd_edit(args: argparse.Namespace) -> None:
     import torch
 
-    from facegen.data.align import save_image
+    from facegen.faces.photos import save_image
     from facegen.photo_edit import edit_photo
     from facegen.utils.images import grid, save_png
     from facegen.utils.io import atomic_write_json, output_folder
@@ -310,7 +310,9 @@ def cmd_edit(args: argparse.Namespace) -> None:
 
 
 def cmd_align(args: argparse.Namespace) -> None:
-    from facegen.data.align import NoFaceError, align_face, output_names, save_image
+    from facegen.faces.align import align_face
+    from facegen.faces.detect import NoFaceError
+    from facegen.faces.photos import output_names, save_image
     from facegen.utils.io import output_folder
 
     require("faces", "align")
@@ -400,30 +402,6 @@ def cmd_personalize(args: argparse.Namespace) -> None:
     print(f"wrote {args.out} ({size:.2f} MiB, {subject.method}); sample it with --subject {args.out}")
 
 
-def _check_scoring(pipe, metrics: list[str], args: argparse.Namespace, celeba_root: str | None) -> None:
-    """Everything ``score`` would find wrong only after generating every sample."""
-    from facegen.evaluation import ATTR_CONSISTENCY, CLIP_SCORE, FID, KID, parse_reference
-    from facegen.evaluation.inception import resolve_inception_weights
-
-    kind = pipe.config.conditioning.type
-    if ATTR_CONSISTENCY in metrics and kind != "attributes":
-        raise ValueError(f"--metrics {ATTR_CONSISTENCY} needs an attribute-conditioned model; this one is {kind!r}")
-    if CLIP_SCORE in metrics and (kind != "text" or not args.clip_model):
-        raise ValueError(f"--metrics {CLIP_SCORE} needs a text-conditioned model and --clip-model (a CLIP folder)")
-    spec = parse_reference(args.ref, pipe.config.data.image_size, celeba_root)
-    if spec.dataset == "celeba" and not (Path(spec.root) / "list_attr_celeba.txt").is_file():
-        from facegen.data.roots import where_to_put
-
-        raise FileNotFoundError(
-            f"--ref {args.ref}: no CelebA at {spec.root}; put it there, pass --celeba-root DIR, or "
-            f"{where_to_put('celeba')}"
-        )
-    if kind != "none" and spec.dataset != "celeba":
-        raise ValueError(f"--ref {args.ref}: a conditional model is scored against labelled faces (celeba:SPLIT)")
-    if {FID, KID} & set(metrics):
-        resolve_inception_weights(args.inception_weights)
-
-
 def _identity_ref(folder: str | None, metrics: list[str]) -> None:
     """``--metrics identity`` and ``--identity-ref`` come together, with the faces extra and an existing folder."""
     from facegen.metric_names import IDENTITY
@@ -454,9 +432,10 @@ def cmd_eval(args: argparse.Namespace) -> None:
         check_output_file(args.out, args.overwrite)  # checked before hours of work, not after
     pipe = _pipeline(args)
     celeba_root = args.celeba_root or (pipe.config.data.root if pipe.config.data.dataset == "celeba" else None)
-    _check_scoring(pipe, metrics, args, celeba_root)
     from facegen.evaluation import format_report_table
-    from facegen.scoring import score
+    from facegen.scoring import check, score
+
+    check(pipe, metrics, args.ref, celeba_root, args.clip_model, args.inception_weights)  # before the slow part
     from facegen.utils.io import atomic_write_bytes
 
     report = score(

@@ -18,7 +18,10 @@ import torch
 from PIL import Image
 
 from facegen.conditioning.attributes import create_attribute_vector, parse_attributes
-from facegen.data.align import Alignment, load_photo, paste_change, try_align
+from facegen.faces.align import Alignment, try_align
+from facegen.faces.identity import compare_if_available
+from facegen.faces.paste import paste_change
+from facegen.faces.photos import load_photo
 from facegen.pipeline import FacePipeline
 
 
@@ -114,8 +117,6 @@ def edit_photo(
     ``need_face``: a photo whose face cannot be aligned is a ValueError (before any model work), not a crop.
     ``alignment``: the photo's alignment when it was made already (a benchmark aligns each photo once).
     Settings left None are the changed attributes' defaults (``edit_settings``)."""
-    from facegen.evaluation.identity import compare_if_available
-
     changes = parse_attributes(changes) if isinstance(changes, str) else dict(changes)
     settings = edit_settings(changes, strength, cfg_scale, preset, guide_from_source, inversion_steps)
     photo = load_photo(image)

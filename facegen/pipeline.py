@@ -10,31 +10,30 @@ alice = pipe.with_subject("alice.safetensors")                     # a person le
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import torch
 import torch.nn as nn
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from facegen.builders import autoencoder_from_config, model_from_config, objective_from_config, text_encoder_from_config
 from facegen.checkpoint import load_checkpoint
 from facegen.conditioning import Condition, guided
-from facegen.conditioning.attributes import create_attribute_vector, parse_attributes
-from facegen.config import BOUNDS, CELEBA_CROP, Bound, Config, resolved_sampler
+from facegen.conditioning.attributes import AttributeSpec, attribute_matrix
+from facegen.config import BOUNDS, Bound, Config, resolved_sampler
+from facegen.data.transforms import load_face
+from facegen.samplers.noise import slerp
 from facegen.utils.hardware import autocast_dtype, compile_options, resolve_precision
 from facegen.utils.images import grid, save_gif, save_png, trajectory_frames
 from facegen.utils.progress import step_bar
 
 if TYPE_CHECKING:
     from facegen.personalization import Subject
-
-AttributeSpec = Mapping[str, object] | str | torch.Tensor | None
 
 
 def checked(name: str, value, kind: type, bound: Bound):
@@ -71,63 +70,6 @@ def free_memory_bytes() -> int:
 
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def attribute_matrix(spec: AttributeSpec | Sequence[AttributeSpec], n: int) -> torch.Tensor:
-    """Attributes for ``n`` images: one spec for all ("Smiling=1", a dict, a [40] vector) or one per image."""
-    if isinstance(spec, torch.Tensor):
-        matrix = spec.float().reshape(-1, spec.shape[-1])
-    elif isinstance(spec, (list, tuple)):
-        matrix = torch.stack([attribute_matrix(s, 1)[0] for s in spec])
-    elif isinstance(spec, str):
-        matrix = create_attribute_vector(parse_attributes(spec))[None]
-    else:
-        matrix = create_attribute_vector(spec or {})[None]
-    if len(matrix) == 1:
-        matrix = matrix.expand(n, -1)
-    if len(matrix) != n:
-        raise ValueError(f"got attributes for {len(matrix)} images but {n} are asked for")
-    return matrix
-
-
-def slerp(a: torch.Tensor, b: torch.Tensor, w: float) -> torch.Tensor:
-    """Spherical interpolation: intermediate noises keep the norm a Gaussian sample should have."""
-    cos = (a.flatten() @ b.flatten() / (a.norm() * b.norm())).clamp(-1, 1)
-    angle = torch.arccos(cos)
-    if angle.abs() < 1e-4:
-        return (1 - w) * a + w * b
-    return (torch.sin((1 - w) * angle) * a + torch.sin(w * angle) * b) / torch.sin(angle)
-
-
-@functools.cache
-def _shipped_classifier() -> nn.Module:
-    from facegen.evaluation import load_attribute_classifier
-
-    return load_attribute_classifier()  # loaded once, not once per edit
-
-
-def predicted_attributes(images: torch.Tensor) -> torch.Tensor:
-    """A photo's own attributes (+1/-1) as the shipped CelebA attribute classifier sees them."""
-    with torch.no_grad():
-        return torch.where(_shipped_classifier()(images.float()) > 0, 1.0, -1.0)
-
-
-def load_face(image: str | Path | Image.Image | torch.Tensor, image_size: int) -> torch.Tensor:
-    """Any image (path, PIL or [-1, 1] tensor) -> [1, 3, S, S] in [-1, 1], cropped as CelebA is."""
-    from facegen.data import preprocess, to_model_range
-
-    if isinstance(image, torch.Tensor):
-        return image.reshape(1, *image.shape[-3:]).float()
-    if not isinstance(image, Image.Image):
-        path = image
-        try:
-            image = Image.open(path)
-            image.load()
-        except (UnidentifiedImageError, OSError) as err:
-            raise ValueError(f"{path} is not a readable image ({err.__class__.__name__})") from None
-    # An aligned CelebA photo (178x218) gets the official 178 crop; anything else its central square.
-    crop = CELEBA_CROP if image.size == (178, 218) else None
-    return to_model_range(preprocess(image, image_size, crop))[None]
 
 
 def _load_weights(net: nn.Module, weights: dict[str, torch.Tensor], source: Path) -> None:
@@ -423,6 +365,8 @@ class FacePipeline:
         semantic_margin = checked("semantic_margin", semantic_margin, float, Bound(0))
         steps, scale = self.sampling_settings(steps, cfg_scale)
         inversion_steps, _ = self.sampling_settings(inversion_steps or steps)
+        from facegen.evaluation.classifier import predicted_attributes  # here: facegen.evaluation loads the metrics
+
         use_semantic = self.semantic if use_semantic is None else use_semantic
         x = load_face(image, self.config.data.image_size)
         latent_x = self.autoencoder.encode(x.to(self.device)).cpu()

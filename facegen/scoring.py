@@ -12,18 +12,48 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from facegen.evaluation import ATTR_CONSISTENCY, CLIP_SCORE, evaluate, parse_reference
+from facegen.evaluation import ATTR_CONSISTENCY, CLIP_SCORE, FID, KID, evaluate, parse_reference
 from facegen.metric_names import IDENTITY
 from facegen.pipeline import FacePipeline
 
 
+def check(
+    pipe: FacePipeline,
+    metrics: Sequence[str],
+    ref: str = "celeba:test",
+    celeba_root: str | None = None,
+    clip_model: str | Path | None = None,
+    inception_weights: str | Path | None = None,
+) -> None:
+    """Everything ``score`` would otherwise find wrong only after generating every sample: the metrics the model
+    allows, the reference (CelebA where it is read, labelled faces for a conditional model), the Inception weights.
+    Named as ``facegen eval``'s options name them."""
+    from facegen.evaluation.inception import resolve_inception_weights
+
+    kind = pipe.config.conditioning.type
+    if ATTR_CONSISTENCY in metrics and kind != "attributes":
+        raise ValueError(f"--metrics {ATTR_CONSISTENCY} needs an attribute-conditioned model; this one is {kind!r}")
+    if CLIP_SCORE in metrics and (kind != "text" or not clip_model):
+        raise ValueError(f"--metrics {CLIP_SCORE} needs a text-conditioned model and --clip-model (a CLIP folder)")
+    spec = parse_reference(ref, pipe.config.data.image_size, celeba_root)
+    if spec.dataset == "celeba" and not (Path(spec.root) / "list_attr_celeba.txt").is_file():
+        from facegen.data.roots import where_to_put
+
+        raise FileNotFoundError(
+            f"--ref {ref}: no CelebA at {spec.root}; put it there, pass --celeba-root DIR, or {where_to_put('celeba')}"
+        )
+    if kind != "none" and spec.dataset != "celeba":
+        raise ValueError(f"--ref {ref}: a conditional model is scored against labelled faces (celeba:SPLIT)")
+    if {FID, KID} & set(metrics):
+        resolve_inception_weights(inception_weights)
+
+
 def reference_attributes(ref: str, celeba_root: str | None, count: int, seed: int) -> torch.Tensor:
-    """``count`` attribute rows drawn (seeded, with replacement when needed) from the reference faces' labels."""
+    """``count`` attribute rows drawn (seeded, with replacement when needed) from the labels of the reference
+    faces (celeba:SPLIT, as ``check`` requires)."""
     from facegen.data import build_dataset
 
     spec = parse_reference(ref, image_size=8, celeba_root=celeba_root)
-    if spec.dataset != "celeba":
-        raise ValueError(f"conditional evaluation needs labelled reference faces (celeba:SPLIT), not {ref!r}")
     labels = build_dataset("celeba", spec.root, spec.split, image_size=8).attributes
     rows = np.random.default_rng(seed).choice(len(labels), size=count, replace=count > len(labels))
     return torch.from_numpy(labels[rows].astype(np.float32))
@@ -44,7 +74,15 @@ def score(
     **evaluate_options: Any,
 ) -> dict[str, Any]:
     """Generate ``num_samples`` faces from ``pipe`` and evaluate them against ``ref`` (and, for ``identity``, against
-    the person in the ``identity_ref`` folder of photos); returns the report."""
+    the person in the ``identity_ref`` folder of photos); returns the report. ``check`` runs first."""
+    check(
+        pipe,
+        metrics,
+        ref,
+        celeba_root,
+        evaluate_options.get("clip_model"),
+        evaluate_options.get("inception_weights"),
+    )
     steps, guidance = pipe.sampling_settings(steps, cfg_scale)  # resolved once: what runs is what is reported
     person = None
     if IDENTITY in metrics:  # the person's photos are read first: one without a face fails before generating
@@ -70,8 +108,6 @@ def score(
         prompt=prompts,
     )
     wanted = list(metrics)
-    if kind != "attributes" and ATTR_CONSISTENCY in wanted:
-        raise ValueError("attr_consistency needs an attribute-conditioned model")
     report = evaluate(
         images,
         wanted,

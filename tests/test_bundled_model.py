@@ -10,7 +10,8 @@ import torch
 from PIL import Image
 
 from facegen.data import CELEBA_ATTRIBUTES
-from facegen.pipeline import FacePipeline, predicted_attributes
+from facegen.evaluation.classifier import predicted_attributes
+from facegen.pipeline import FacePipeline
 from facegen.pretrained import ASSETS, REGISTRY, list_models
 
 PACKAGE = Path(__file__).resolve().parents[1] / "facegen"

@@ -5,8 +5,9 @@ import torch
 
 from facegen.cli import main
 from facegen.config import load_config
-from facegen.pipeline import MORPH_SEED, FacePipeline, slerp
+from facegen.pipeline import MORPH_SEED, FacePipeline
 from facegen.run import train
+from facegen.samplers.noise import slerp
 
 CASES = {
     "dit-flow": {
@@ -207,7 +208,8 @@ def test_cli_edit_and_interpolate(attr_run, celeba_root, tmp_path, capsys):
 
 def test_edits_read_a_photos_own_attributes_with_the_classifier(celeba_root):
     from facegen.data import build_dataset
-    from facegen.pipeline import load_face, predicted_attributes
+    from facegen.data.transforms import load_face
+    from facegen.evaluation.classifier import predicted_attributes
 
     faces = build_dataset("celeba", celeba_root, "test", image_size=64, max_images=1)
     photo = load_face(faces.image_dir / faces.filenames[0], 64)

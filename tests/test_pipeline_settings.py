@@ -81,19 +81,31 @@ def test_generate_samples_with_the_resolved_settings(monkeypatch):
 
 
 @pytest.mark.parametrize("steps, cfg_scale, recorded", [(None, None, (3, 2.5)), (1, 0.0, (1, 0.0))])
-def test_score_reports_the_settings_it_sampled_with(monkeypatch, steps, cfg_scale, recorded):
+def test_score_reports_the_settings_it_sampled_with(monkeypatch, celeba_root, steps, cfg_scale, recorded):
     pipe = tiny_pipeline()
     pipe.config.conditioning.type = "none"  # no reference labels needed: the net still runs on its null condition
     calls = []
     generate = pipe.generate
     monkeypatch.setattr(pipe, "generate", lambda *a, **k: calls.append(k) or generate(*a, **k))
     monkeypatch.setattr(scoring, "evaluate", lambda images, metrics, **options: {"metrics": {}, "protocol": {}})
-    report = scoring.score(pipe, ["fd_attr"], num_samples=2, steps=steps, cfg_scale=cfg_scale, progress=False)
+    options = {"num_samples": 2, "celeba_root": str(celeba_root), "progress": False}  # the reference is checked first
+    report = scoring.score(pipe, ["fd_attr"], steps=steps, cfg_scale=cfg_scale, **options)
     protocol = report["protocol"]
     assert (protocol["sampler_steps"], protocol["cfg_scale"]) == recorded
     assert (calls[0]["steps"], calls[0]["cfg_scale"]) == recorded
     with pytest.raises(ValueError, match="steps must be >= 1, got 0"):
-        scoring.score(pipe, ["fd_attr"], num_samples=2, steps=0, progress=False)
+        scoring.score(pipe, ["fd_attr"], steps=0, **options)
+
+
+def test_score_checks_before_generating(monkeypatch):
+    """score() runs the checks ``facegen eval`` runs, so an API caller is refused before the samples, not after."""
+    pipe = tiny_pipeline()
+    pipe.config.conditioning.type = "none"
+    monkeypatch.setattr(pipe, "generate", lambda *a, **k: pytest.fail("generated before checking"))
+    with pytest.raises(ValueError, match="attr_consistency needs an attribute-conditioned model; this one is 'none'"):
+        scoring.score(pipe, ["attr_consistency"], num_samples=2, progress=False)
+    with pytest.raises(ValueError, match="clip_score needs a text-conditioned model and --clip-model"):
+        scoring.score(pipe, ["clip_score"], num_samples=2, progress=False)
 
 
 def test_compiled_sampling_gives_the_same_images(tmp_path, monkeypatch):

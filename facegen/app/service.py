@@ -19,7 +19,7 @@ from PIL import Image
 
 from facegen.conditioning.attributes import create_attribute_vector, parse_attributes
 from facegen.config import resolved_sampler
-from facegen.data.align import check_photo_shape
+from facegen.faces.photos import check_photo_shape
 from facegen.photo_edit import PRESETS, EditResult, edit_photo
 from facegen.pipeline import MORPH_SEED, FacePipeline
 from facegen.pretrained import read_card

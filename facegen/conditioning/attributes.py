@@ -7,7 +7,7 @@ network also learns the unconditional prediction that classifier-free guidance n
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import torch
 import torch.nn as nn
@@ -15,6 +15,8 @@ import torch.nn as nn
 from facegen.conditioning.condition import Condition
 from facegen.data.attributes import CELEBA_ATTRIBUTES
 
+# One attribute request: "Smiling=1,Male=0", {"Smiling": 1}, a [40] (or [N, 40]) vector, or None (unspecified).
+AttributeSpec = Mapping[str, object] | str | torch.Tensor | None
 _PRESENT = {1, True, "1", "+1", "yes", "true", "on"}
 _ABSENT = {0, -1, False, "0", "-1", "no", "false", "off"}
 
@@ -121,3 +123,20 @@ class AttributeEmbedder(nn.Module):
     def null_condition(self, batch_size: int, device: torch.device | str | None = None) -> Condition:
         """The "nothing given" condition: every attribute unspecified, as ``Condition.dropped()`` makes it."""
         return Condition(attributes=torch.zeros(batch_size, self.states.shape[0], device=device))
+
+
+def attribute_matrix(spec: AttributeSpec | Sequence[AttributeSpec], n: int) -> torch.Tensor:
+    """Attributes for ``n`` images: one spec for all ("Smiling=1", a dict, a [40] vector) or one per image."""
+    if isinstance(spec, torch.Tensor):
+        matrix = spec.float().reshape(-1, spec.shape[-1])
+    elif isinstance(spec, (list, tuple)):
+        matrix = torch.stack([attribute_matrix(s, 1)[0] for s in spec])
+    elif isinstance(spec, str):
+        matrix = create_attribute_vector(parse_attributes(spec))[None]
+    else:
+        matrix = create_attribute_vector(spec or {})[None]
+    if len(matrix) == 1:
+        matrix = matrix.expand(n, -1)
+    if len(matrix) != n:
+        raise ValueError(f"got attributes for {len(matrix)} images but {n} are asked for")
+    return matrix

@@ -6,8 +6,7 @@ import os
 
 from facegen.data.base import ImageFileDataset, limit
 from facegen.data.roots import data_path
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+from facegen.faces.photos import IMAGE_EXTENSIONS
 
 
 class ImageFolder(ImageFileDataset):

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from PIL import Image
 
 from facegen.config import CELEBA_CROP
+from facegen.faces.photos import load_photo
 from facegen.utils.pixels import to_model_range, to_rgb, to_uint8
 
-__all__ = ["PREPROCESSING", "preprocess", "random_hflip", "to_model_range", "to_uint8"]
+__all__ = ["PREPROCESSING", "load_face", "preprocess", "random_hflip", "to_model_range", "to_uint8"]
 
 # Stored in cache metadata: a cache built with different preprocessing must not be reused. "to_rgb" since issue 20:
 # 16-bit and float pixels were clipped to white and transparency dropped before, so older caches of such files are
@@ -52,3 +55,14 @@ def random_hflip(x: torch.Tensor, generator: torch.Generator | None = None) -> t
     device = generator.device if generator is not None else x.device
     flip = (torch.rand(x.shape[0], generator=generator, device=device) < 0.5).to(x.device)
     return torch.where(flip[:, None, None, None], x.flip(-1), x)
+
+
+def load_face(image: str | Path | Image.Image | torch.Tensor, image_size: int) -> torch.Tensor:
+    """Any image (path, PIL or [-1, 1] tensor) -> [1, 3, S, S] in [-1, 1], cropped as CelebA is; a path or PIL
+    image is read by ``load_photo`` (upright, RGB; a one-line ValueError names a file it cannot read)."""
+    if isinstance(image, torch.Tensor):
+        return image.reshape(1, *image.shape[-3:]).float()
+    image = load_photo(image)
+    # An aligned CelebA photo (178x218) gets the official 178 crop; anything else its central square.
+    crop = CELEBA_CROP if image.size == (178, 218) else None
+    return to_model_range(preprocess(image, image_size, crop))[None]

@@ -5,6 +5,7 @@ Its penultimate activations (``features``) serve FD_attr/KID_attr, its logits at
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -107,3 +108,14 @@ class ClassifierFeatures:
         x = to_model_range(images).contiguous(memory_format=torch.channels_last)
         features = self.model.features(x)
         return {"features": features, "logits": self.model.head(features)}
+
+
+@functools.cache
+def _shipped_classifier() -> nn.Module:
+    return load_attribute_classifier()  # loaded once, not once per edit
+
+
+def predicted_attributes(images: torch.Tensor) -> torch.Tensor:
+    """A photo's own attributes (+1/-1) as the shipped CelebA attribute classifier sees them."""
+    with torch.no_grad():
+        return torch.where(_shipped_classifier()(images.float()) > 0, 1.0, -1.0)

@@ -165,7 +165,7 @@ def evaluate(
         text = scorer.text_embeddings(list(prompts))
         report["metrics"][CLIP_SCORE] = clip_score_from_embeddings(gen["clip"]["features"], text)
     if IDENTITY in wanted:
-        from facegen.evaluation.identity import reference_scores
+        from facegen.faces.identity import reference_scores
 
         report["metrics"].update(reference_scores(gen["identity"]["features"], person))
         source = "descriptors given" if isinstance(identity_ref, torch.Tensor) else str(identity_ref)

@@ -8,6 +8,10 @@ from typing import Sequence
 
 import torch
 
+from facegen.data.transforms import load_face
+from facegen.faces.align import align_if_needed
+from facegen.faces.photos import IMAGE_EXTENSIONS, photo_files
+
 MIN_PHOTOS, MAX_PHOTOS = 4, 20
 
 
@@ -24,13 +28,11 @@ class SubjectPhotos:
 
 def photo_paths(images: str | Path | Sequence[str | Path]) -> list[Path]:
     """A folder's image files (sorted) or the given files; 4-20 of them, else one line naming the input."""
-    from facegen.data import IMAGE_EXTENSIONS
-
     if isinstance(images, (str, Path)):
         folder = Path(images)
         if not folder.is_dir():
             raise FileNotFoundError(f"--images {folder}: no such folder")
-        paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+        paths = photo_files(folder)
         where = f"--images {folder}"
     else:
         paths, where = [Path(p) for p in images], "the photos given"
@@ -42,12 +44,9 @@ def photo_paths(images: str | Path | Sequence[str | Path]) -> list[Path]:
     return paths
 
 
-def load_photo(path: Path, image_size: int) -> torch.Tensor:
+def subject_face(path: Path, image_size: int) -> torch.Tensor:
     """[1, 3, S, S]: a CelebA-aligned crop as it is, any other photo aligned like CelebA first (a photo without a
     face is refused, naming it); without the faces extra, the central square as ``load_face`` takes it."""
-    from facegen.data.align import align_if_needed
-    from facegen.pipeline import load_face
-
     try:
         return load_face(align_if_needed(path).image, image_size)
     except ImportError:
@@ -55,9 +54,9 @@ def load_photo(path: Path, image_size: int) -> torch.Tensor:
 
 
 def prepare_photos(paths: Sequence[Path], pipe) -> SubjectPhotos:
-    from facegen.pipeline import predicted_attributes
+    from facegen.evaluation.classifier import predicted_attributes  # here: facegen.evaluation loads the metrics
 
-    images = torch.cat([load_photo(p, pipe.config.data.image_size) for p in paths])
+    images = torch.cat([subject_face(p, pipe.config.data.image_size) for p in paths])
     with torch.no_grad():
         latents = pipe.autoencoder.encode(torch.cat([images, images.flip(-1)]).to(pipe.device)).float().cpu()
     return SubjectPhotos(images, predicted_attributes(images), latents)

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from facegen.data import preprocess
-from facegen.data.align import load_photo
+from facegen.faces.photos import load_photo
 from facegen.utils.pixels import to_rgb
 
 GRAY = np.linspace(0.0, 1.0, 32 * 32).reshape(32, 32)  # a ramp: an all-white or all-black result cannot pass

@@ -16,7 +16,7 @@ from PIL import Image
 
 pytest.importorskip("dlib", reason='alignment needs the faces extra: pip install "facegen[faces]"')
 
-from facegen.data import align  # noqa: E402
+from facegen.faces import align, detect, paste  # noqa: E402
 
 HELD_OUT = ["182664.jpg", "182803.jpg", "182828.jpg", "182840.jpg", "182927.jpg", "183183.jpg", "183253.jpg"]
 
@@ -56,7 +56,7 @@ def test_umeyama_recovers_a_known_similarity():
 
 def test_template_matches_held_out_celeba_photos(celeba_root):
     """The template was derived from train photos; test-split photos' landmarks sit on it."""
-    landmarks = np.stack([align.detect_landmarks(celeba_photo(celeba_root, n))[0] for n in HELD_OUT[:5]])
+    landmarks = np.stack([detect.detect_landmarks(celeba_photo(celeba_root, n))[0] for n in HELD_OUT[:5]])
     errors = np.linalg.norm(landmarks - align.TEMPLATE, axis=2).mean(axis=1)
     assert errors.mean() < 3.5, errors  # measured 2.3 on 100 test photos
     assert np.abs(landmarks.mean(0) - align.TEMPLATE).max() < 3.0  # no landmark is off on average
@@ -72,7 +72,7 @@ def test_a_moved_photo_comes_back_where_celeba_put_it(moved, celeba_root):
     assert np.linalg.norm(via_canvas - align.apply_transform(direct.transform, points), axis=1).mean() < 2.5
     a, b = (np.asarray(im.crop((0, 20, 178, 198)), dtype=float) for im in (face.image, direct.image))
     assert np.abs(a - b).mean() < 12  # grey levels; a 1 px shift of a face costs about 8
-    assert align.landmark_error(align.detect_landmarks(face.image)[0]) < 4.0
+    assert align.landmark_error(detect.detect_landmarks(face.image)[0]) < 4.0
 
 
 def test_an_ffhq_thumbnail_aligns(data_dir):
@@ -108,7 +108,7 @@ def test_the_largest_of_several_faces_is_aligned_and_said(celeba_root):
 def test_no_face_or_no_image_is_one_line_naming_the_file(tmp_path):
     gray = tmp_path / "gray.png"
     Image.new("RGB", (160, 120), (128, 128, 128)).save(gray)
-    with pytest.raises(align.NoFaceError, match="gray.png: no face found") as caught:
+    with pytest.raises(detect.NoFaceError, match="gray.png: no face found") as caught:
         align.align_face(gray)
     assert isinstance(caught.value, ValueError) and "\n" not in str(caught.value)
     assert not align.is_aligned(gray)
@@ -136,7 +136,7 @@ def _footprint(face: align.Alignment, shape) -> np.ndarray:
 def test_no_change_leaves_the_photo_exactly(moved):
     _, canvas, _, face = moved
     rebuilt = _face_tensor(face) + 0.05 * torch.randn(1, 3, 128, 128)  # the model's own error: it cancels
-    pasted = align.paste_change(canvas, rebuilt, rebuilt, face.transform)
+    pasted = paste.paste_change(canvas, rebuilt, rebuilt, face.transform)
     assert pasted.size == canvas.size and np.array_equal(np.asarray(pasted), np.asarray(canvas))
 
 
@@ -145,7 +145,7 @@ def test_a_change_lands_where_it_was_made_and_nowhere_else(moved):
     rebuilt = _face_tensor(face)
     edited = rebuilt.clone()
     edited[:, 0, 92:110, 40:88] += 0.8  # redder mouth: rows/cols of the 128 crop (frame x 56-122, y 148-173)
-    pasted = np.asarray(align.paste_change(canvas, edited, rebuilt, face.transform), dtype=float)
+    pasted = np.asarray(paste.paste_change(canvas, edited, rebuilt, face.transform), dtype=float)
     change = pasted - np.asarray(canvas, dtype=float)
     ys, xs = np.nonzero(change[..., 0] > 40)
     assert len(xs) > 1000  # the 48x18 box enlarged 1.6 * 178 / 128 times
@@ -158,11 +158,11 @@ def test_a_change_lands_where_it_was_made_and_nowhere_else(moved):
 def test_a_uniform_colour_drift_is_not_pasted(moved):
     _, canvas, _, face = moved
     rebuilt = _face_tensor(face)
-    pasted = align.paste_change(canvas, rebuilt + 0.1, rebuilt, face.transform)  # a uniform tint: no edit
+    pasted = paste.paste_change(canvas, rebuilt + 0.1, rebuilt, face.transform)  # a uniform tint: no edit
     assert np.abs(np.asarray(pasted, dtype=float) - np.asarray(canvas, dtype=float)).max() <= 1
 
 
 def test_paste_change_refuses_a_face_of_another_shape(moved):
     _, canvas, _, face = moved
     with pytest.raises(ValueError, match="edited face is 100x60"):
-        align.paste_change(canvas, Image.new("RGB", (100, 60)), Image.new("RGB", (100, 60)), face.transform)
+        paste.paste_change(canvas, Image.new("RGB", (100, 60)), Image.new("RGB", (100, 60)), face.transform)

@@ -7,7 +7,7 @@ import torch
 
 from facegen.data import build_dataset
 
-identity = pytest.importorskip("facegen.evaluation.identity")
+identity = pytest.importorskip("facegen.faces.identity")
 pytest.importorskip("dlib", reason='the faces extra is not installed: pip install "facegen[faces]"')
 
 
