@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Sequence
 import torch
 import torch.nn as nn
 from PIL import Image
+from tqdm.auto import tqdm
 
 from facegen.builders import autoencoder_from_config, model_from_config, objective_from_config, text_encoder_from_config
 from facegen.checkpoint import load_checkpoint
@@ -30,7 +31,6 @@ from facegen.data.transforms import load_face
 from facegen.samplers.noise import slerp
 from facegen.utils.hardware import autocast_dtype, compile_options, resolve_precision
 from facegen.utils.images import grid, save_gif, save_png, trajectory_frames
-from facegen.utils.progress import step_bar
 
 if TYPE_CHECKING:
     from facegen.personalization import Subject
@@ -256,19 +256,20 @@ class FacePipeline:
         decode_outputs: bool = True,
         steps_per_batch: int = 1,
     ):
-        """Run ``fn(chunk, cond_chunk)`` over batches on the device; decodes latents and gathers images (and
-        trajectories) on the CPU. With ``progress``, one bar counts the sampler steps of all batches."""
+        """Run ``fn(chunk, cond_chunk, on_step)`` over batches on the device; decodes latents and gathers images (and
+        trajectories) on the CPU. With ``progress``, one bar counts the sampler steps of all batches: the samplers
+        report each step through ``on_step``."""
         outputs, trajectories = [], []
         decode = self.autoencoder.decode
         dtype = autocast_dtype(resolve_precision("auto", self.device))  # bf16 where the device has it natively
         autocast = torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None)
         starts = range(0, len(inputs), batch_size)
-        with step_bar(len(starts) * steps_per_batch, desc, progress):
+        with tqdm(total=len(starts) * steps_per_batch, desc=desc, unit="step", disable=not progress) as bar:
             for start in starts:
                 chunk = inputs[start : start + batch_size].to(self.device)
                 part = cond.map(lambda v: v[start : start + batch_size].to(self.device)) if cond is not None else None
                 with autocast:
-                    out = fn(chunk, part)
+                    out = fn(chunk, part, bar.update)
                 final, states = out if isinstance(out, tuple) else (out, None)
                 outputs.append(decode(final.float()).cpu() if decode_outputs else final.float().cpu())
                 if states is not None:
@@ -315,8 +316,8 @@ class FacePipeline:
         )
         net = self.sampling_net
 
-        def run(x, c):
-            return self.objective.sample(net, x, cond=c, **options)
+        def run(x, c, on_step):
+            return self.objective.sample(net, x, cond=c, on_step=on_step, **options)
 
         out = self._batched(run, noise, cond, batch_size, progress, "generating", steps_per_batch=steps)
         if return_trajectory:
@@ -382,20 +383,27 @@ class FacePipeline:
         sampler = resolved_sampler(self.config, None if self.config.objective.name == "ddpm" else "heun")
         net = self.sampling_net
 
-        def invert(chunk, c):
-            return self.objective.invert(net, chunk, steps=inversion_steps, cond=c, strength=strength)
+        def invert(chunk, c, on_step):
+            return self.objective.invert(net, chunk, steps=inversion_steps, cond=c, strength=strength, on_step=on_step)
 
         latent = self._batched(invert, latent_x, source_cond, 1, False, "inverting", decode_outputs=False)
         results = {"input": x}
         base = source_cond.map(lambda v: v.to(self.device)) if guide_from_source else None
         for name, cond, guidance in (("reconstruction", source_cond, 1.0), ("edited", target_cond, scale)):
 
-            def regenerate(chunk, c, guidance=guidance):
+            def regenerate(chunk, c, on_step, guidance=guidance):
                 denoiser = net
                 if base is not None and guidance != 1.0:  # guided here, away from the source; the sampler adds none
                     denoiser, guidance = guided(net, c, guidance, base), 1.0
                 return self.objective.sample(
-                    denoiser, chunk, sampler=sampler, steps=steps, cond=c, guidance=guidance, start=1.0 - strength
+                    denoiser,
+                    chunk,
+                    sampler=sampler,
+                    steps=steps,
+                    cond=c,
+                    guidance=guidance,
+                    start=1.0 - strength,
+                    on_step=on_step,
                 )
 
             results[name] = self._batched(regenerate, latent, cond, 1, False, name).clamp(-1, 1)

@@ -9,6 +9,7 @@ import torch.nn as nn
 
 from facegen.conditioning import Condition
 from facegen.objective_names import OBJECTIVE_CHOICES, sampler_problem
+from facegen.samplers.ode import OnStep
 
 
 @runtime_checkable
@@ -28,7 +29,7 @@ class Objective(Protocol):
         cond: Condition | None = None,
         guidance: float = 1.0,
         return_trajectory: bool = False,
-        progress: bool = False,
+        on_step: OnStep = None,
         start: float = 0.0,
     ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """Images from ``noise`` (or, from ``start`` > 0, from a partly inverted image); ``sampler`` None: the
@@ -42,7 +43,7 @@ class Objective(Protocol):
         steps: int = 50,
         cond: Condition | None = None,
         guidance: float = 1.0,
-        progress: bool = False,
+        on_step: OnStep = None,
         strength: float = 1.0,
     ) -> torch.Tensor:
         """The latent that deterministic sampling from ``start = 1 - strength`` maps back to ``images``."""

@@ -19,6 +19,7 @@ from diffusers import DDPMScheduler
 
 from facegen.conditioning import Condition, guided
 from facegen.objectives.base import SamplerChoice
+from facegen.samplers.ode import OnStep
 from facegen.samplers.schedulers import ModelFn, invert_ddim, sample_scheduler
 
 _PREDICTION_TYPES = {"eps": "epsilon", "v": "v_prediction"}
@@ -92,7 +93,7 @@ class DDPM(SamplerChoice, name="ddpm"):
         cond: Condition | None = None,
         guidance: float = 1.0,
         return_trajectory: bool = False,
-        progress: bool = False,
+        on_step: OnStep = None,
         start: float = 0.0,
     ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """Images from ``noise`` (standard normal); with ``return_trajectory`` also the steps + 1 states."""
@@ -105,7 +106,7 @@ class DDPM(SamplerChoice, name="ddpm"):
             train_config=self.noise_scheduler.config,
             eta=self.eta if name == "ddim" else 0.0,  # eta belongs to DDIM; the other samplers have their own noise
             return_trajectory=return_trajectory,
-            progress=progress,
+            on_step=on_step,
             start=start,
         )
 
@@ -116,11 +117,11 @@ class DDPM(SamplerChoice, name="ddpm"):
         steps: int = 50,
         cond: Condition | None = None,
         guidance: float = 1.0,
-        progress: bool = False,
+        on_step: OnStep = None,
         strength: float = 1.0,
     ) -> torch.Tensor:
         """The noise that deterministic DDIM sampling (same steps, cond, guidance) maps back to ``images``; with
         ``strength`` < 1 the partly noised latent that sampling with ``start = 1 - strength`` maps back."""
         return invert_ddim(
-            self.model_fn(net, cond, guidance), images, steps, self.noise_scheduler.config, progress, strength
+            self.model_fn(net, cond, guidance), images, steps, self.noise_scheduler.config, on_step, strength
         )

@@ -19,7 +19,7 @@ import torch.nn as nn
 from facegen.conditioning import Condition, guided
 from facegen.objective_names import OBJECTIVE_CHOICES
 from facegen.objectives.base import SamplerChoice
-from facegen.samplers.ode import sample_ode
+from facegen.samplers.ode import OnStep, sample_ode
 
 VelocityField = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (t, x) -> v, t a scalar tensor
 
@@ -94,13 +94,13 @@ class RectifiedFlow(SamplerChoice, name="rectified_flow"):
         cond: Condition | None = None,
         guidance: float = 1.0,
         return_trajectory: bool = False,
-        progress: bool = False,
+        on_step: OnStep = None,
         start: float = 0.0,
     ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """Noise (or a partly inverted image at time ``start``) -> images at t = 1."""
         field = self.field(net, cond, guidance)
         method = self._sampler(sampler)
-        return sample_ode(field, noise, method, steps, self.rtol, self.atol, return_trajectory, progress, t_start=start)
+        return sample_ode(field, noise, method, steps, self.rtol, self.atol, return_trajectory, on_step, t_start=start)
 
     def invert(
         self,
@@ -109,10 +109,10 @@ class RectifiedFlow(SamplerChoice, name="rectified_flow"):
         steps: int = 50,
         cond: Condition | None = None,
         guidance: float = 1.0,
-        progress: bool = False,
+        on_step: OnStep = None,
         strength: float = 1.0,
     ) -> torch.Tensor:
         """ODE inversion with Heun (deterministic, second order): from the images (t = 1) back to t = 1 - strength
         (1: pure noise)."""
         field = self.field(net, cond, guidance)
-        return sample_ode(field, images, "heun", steps, progress=progress, t_start=1.0, t_end=1.0 - strength)
+        return sample_ode(field, images, "heun", steps, on_step=on_step, t_start=1.0, t_end=1.0 - strength)

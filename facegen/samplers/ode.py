@@ -8,18 +8,16 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
-from tqdm.auto import tqdm
-
-from facegen.utils.progress import advance
 
 Field = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 ODE_SAMPLERS = ("euler", "heun", "dopri5")
+OnStep = Callable[[int], None] | None  # told how many steps were just done (a progress bar's update)
 
 
-def _fixed_step(field: Field, x: torch.Tensor, ts: torch.Tensor, heun: bool, progress: bool) -> list[torch.Tensor]:
+def _fixed_step(field: Field, x: torch.Tensor, ts: torch.Tensor, heun: bool, on_step: OnStep) -> list[torch.Tensor]:
     steps = len(ts) - 1
     states = [x]
-    for i in tqdm(range(steps), desc="sampling", leave=False, disable=not progress):
+    for i in range(steps):
         t, t_next = ts[i], ts[i + 1]
         h = t_next - t
         d = field(t, x)
@@ -28,16 +26,20 @@ def _fixed_step(field: Field, x: torch.Tensor, ts: torch.Tensor, heun: bool, pro
             x_next = x + 0.5 * h * (d + field(t_next, x_next))
         x = x_next
         states.append(x)
-        advance()
+        if on_step:
+            on_step(1)
     return states
 
 
-def _dopri5(field: Field, x: torch.Tensor, ts: torch.Tensor, rtol: float, atol: float) -> list[torch.Tensor]:
+def _dopri5(
+    field: Field, x: torch.Tensor, ts: torch.Tensor, rtol: float, atol: float, on_step: OnStep
+) -> list[torch.Tensor]:
     from torchdiffeq import odeint
 
     # ``ts`` only sets where the trajectory is reported; the step size is adaptive.
     states = list(odeint(field, x, ts, method="dopri5", rtol=rtol, atol=atol))
-    advance(len(ts) - 1)  # adaptive: the solver's own steps are not known ahead, so the reported points count
+    if on_step:  # adaptive: the solver's own steps are not known ahead, so the reported points count
+        on_step(len(ts) - 1)
     return states
 
 
@@ -50,7 +52,7 @@ def sample_ode(
     rtol: float = 1e-4,
     atol: float = 1e-4,
     return_trajectory: bool = False,
-    progress: bool = False,
+    on_step: OnStep = None,
     t_start: float = 0.0,
     t_end: float = 1.0,
 ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
@@ -67,7 +69,7 @@ def sample_ode(
     # Built in float64 on the host, copied to the device once: no host-to-device copy per step.
     ts = torch.linspace(t_start, t_end, steps + 1, dtype=torch.float64).to(noise.device, torch.float32)
     if method == "dopri5":
-        states = _dopri5(field, noise, ts, rtol, atol)
+        states = _dopri5(field, noise, ts, rtol, atol, on_step)
     else:
-        states = _fixed_step(field, noise, ts, heun=method == "heun", progress=progress)
+        states = _fixed_step(field, noise, ts, heun=method == "heun", on_step=on_step)
     return (states[-1], states) if return_trajectory else states[-1]

@@ -12,9 +12,8 @@ from typing import Callable, Mapping
 import torch
 from diffusers import DDIMInverseScheduler, DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
-from tqdm.auto import tqdm
 
-from facegen.utils.progress import advance
+from facegen.samplers.ode import OnStep
 
 ModelFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x, integer timesteps [B]) -> model output
 
@@ -53,7 +52,7 @@ def sample_scheduler(
     eta: float = 0.0,
     generator: torch.Generator | None = None,
     return_trajectory: bool = False,
-    progress: bool = False,
+    on_step: OnStep = None,
     start: float = 0.0,
 ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
     """Denoise ``noise`` from the last training timestep down to an image.
@@ -75,11 +74,12 @@ def sample_scheduler(
     x = noise
     states = [x]
     skip = steps - round(steps * (1.0 - start))
-    for t in tqdm(scheduler.timesteps[skip:], desc="sampling", leave=False, disable=not progress):
+    for t in scheduler.timesteps[skip:]:
         output = model_fn(scheduler.scale_model_input(x, t), t.expand(x.shape[0]))
         x = scheduler.step(output, t, x, **step_options).prev_sample
         states.append(x)
-        advance()
+        if on_step:
+            on_step(1)
     return (x, states) if return_trajectory else x
 
 
@@ -89,7 +89,7 @@ def invert_ddim(
     images: torch.Tensor,
     steps: int,
     train_config: Mapping,
-    progress: bool = False,
+    on_step: OnStep = None,
     strength: float = 1.0,
 ) -> torch.Tensor:
     """Run the deterministic DDIM ODE backwards, images -> latents at the last timestep, where sampling starts
@@ -102,7 +102,8 @@ def invert_ddim(
     scheduler = DDIMInverseScheduler.from_config(train_config, **_INFERENCE_OPTIONS)
     scheduler.set_timesteps(steps, device=images.device)
     x = images
-    for t in tqdm(scheduler.timesteps[: round(steps * strength)], desc="inverting", leave=False, disable=not progress):
+    for t in scheduler.timesteps[: round(steps * strength)]:
         x = scheduler.step(model_fn(x, t.expand(x.shape[0])), t, x).prev_sample
-        advance()
+        if on_step:
+            on_step(1)
     return x
