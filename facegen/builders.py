@@ -124,13 +124,11 @@ def cache_from_config(cfg: Config):
     )
 
 
-def encoded_cache_from_config(cfg: Config, device=None, autoencoder=None):
+def encoded_cache_from_config(cfg: Config, device=None, autoencoder=None, text_encoder=None):
     """Latents of every face and its mirror (and caption embeddings for text conditioning), built once."""
     from facegen.data.encoded import load_or_build_encoded_cache
 
-    text = text_encoder_from_config(cfg, device) if cfg.conditioning.type == "text" else None
+    if text_encoder is None and cfg.conditioning.type == "text":
+        text_encoder = text_encoder_from_config(cfg, device)
     autoencoder = autoencoder or autoencoder_from_config(cfg, device)
-    encoded = load_or_build_encoded_cache(cache_from_config(cfg), autoencoder, text)
-    if text is not None:
-        cfg.conditioning.text_dim = encoded.meta["text_dim"]  # the embedder's input width, saved with the run
-    return encoded
+    return load_or_build_encoded_cache(cache_from_config(cfg), autoencoder, text_encoder)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from facegen.checkpoint import load_best, mark_best
 from facegen.config import Config
 from facegen.training.callbacks import Callback, SampleLogger
-from facegen.training.trainer import Trainer
+from facegen.training.trainer import Trainer, TrainState
 from facegen.utils.io import atomic_write_json
 
 
@@ -18,18 +18,15 @@ class PeriodicEvaluation:
     def __init__(self, every: int) -> None:
         self.every = every
 
-    def __call__(self, trainer: Trainer) -> None:
+    def __call__(self, state: TrainState) -> None:
         from facegen.evaluation import is_better
         from facegen.pipeline import FacePipeline
         from facegen.scoring import score
 
-        cfg, acc = trainer.cfg, trainer.accelerator
-        ec = cfg.eval
-        path = trainer.save()
-        if acc.is_main_process:
-            pipe = FacePipeline(
-                trainer.ema.module.eval(), trainer.objective, cfg, acc.device, trainer.autoencoder, path
-            )
+        cfg, ec = state.cfg, state.cfg.eval
+        path = state.save()
+        if state.is_main:
+            pipe = FacePipeline(state.ema, state.objective, cfg, state.device, state.autoencoder, path)
             report = score(
                 pipe,
                 ec.metrics,
@@ -42,13 +39,13 @@ class PeriodicEvaluation:
                 max_reference_images=ec.max_reference_images,
                 inception_weights=ec.inception_weights,
             )
-            atomic_write_json(trainer.run_dir / "eval" / f"step_{trainer.step:08d}.json", report)
+            atomic_write_json(state.run_dir / "eval" / f"step_{state.step:08d}.json", report)
             values = {name: report["metrics"][name] for name in ec.metrics}
-            trainer.logger.scalars(trainer.step, values, prefix="eval")
-            value, best = values[ec.best_metric], load_best(trainer.ckpt_root)
+            state.logger.scalars(state.step, values, prefix="eval")
+            value, best = values[ec.best_metric], load_best(state.ckpt_root)
             if best is None or best["metric"] != ec.best_metric or is_better(ec.best_metric, value, best["value"]):
-                mark_best(trainer.ckpt_root, path, ec.best_metric, value)
-        acc.wait_for_everyone()
+                mark_best(state.ckpt_root, path, ec.best_metric, value)
+        state.wait_for_everyone()
 
 
 def callbacks_from_config(cfg: Config) -> list[Callback]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
 import torch
 
 from facegen.autoencoders import latent_shape
@@ -15,14 +14,14 @@ from facegen.config import resolved_sampler
 from facegen.utils.images import grid, save_gif, save_png, trajectory_frames, trajectory_strip
 
 if TYPE_CHECKING:
-    from facegen.training.trainer import Trainer
+    from facegen.training.trainer import TrainState
 
 
 class Callback(Protocol):
     every: int  # steps between calls; 0 = never
     at_end: bool  # also called when training stops, unless it was just called at that step
 
-    def __call__(self, trainer: Trainer) -> None: ...
+    def __call__(self, state: TrainState) -> None: ...
 
 
 class SampleLogger:
@@ -36,33 +35,31 @@ class SampleLogger:
         self.noise: torch.Tensor | None = None
         self.cond = None
 
-    def _fix_inputs(self, trainer: Trainer) -> None:
-        cfg = trainer.cfg
-        shape = (min(self.num_images, len(trainer.data)), *latent_shape(trainer.autoencoder, cfg.data.image_size))
+    def _fix_inputs(self, state: TrainState) -> None:
+        shape = (min(self.num_images, state.num_faces), *latent_shape(state.autoencoder, state.cfg.data.image_size))
         self.noise = torch.randn(shape, generator=torch.Generator().manual_seed(self.seed + 1))
-        if trainer.conditional:
-            self.cond = trainer.condition(trainer.data.batch(np.arange(len(self.noise))), train=False)
+        self.cond = state.first_conditions(len(self.noise))
 
     @torch.no_grad()
-    def __call__(self, trainer: Trainer) -> None:
-        if not trainer.accelerator.is_main_process:
+    def __call__(self, state: TrainState) -> None:
+        if not state.is_main:
             return
         if self.noise is None:
-            self._fix_inputs(trainer)
-        cfg, device = trainer.cfg, trainer.accelerator.device
-        with trainer.accelerator.autocast():
-            _, states = trainer.objective.sample(
-                trainer.ema.module.eval(),
-                self.noise.to(device),
+            self._fix_inputs(state)
+        cfg = state.cfg
+        with state.autocast():
+            _, states = state.objective.sample(
+                state.ema,
+                self.noise.to(state.device),
                 resolved_sampler(cfg),
                 cfg.sampler.steps,
                 cond=self.cond,
                 guidance=cfg.sampler.cfg_scale,
                 return_trajectory=True,
             )
-        states = [trainer.autoencoder.decode(s.float()).clamp(-1, 1).cpu() for s in states]
-        image, name = grid(states[-1]), f"step_{trainer.step:08d}"
-        save_png(image, trainer.run_dir / "samples" / f"{name}.png")
-        save_gif(trajectory_frames(states), trainer.run_dir / "gifs" / f"{name}.gif")
-        trainer.logger.image(trainer.step, "samples/ema", image)
-        trainer.logger.image(trainer.step, "samples/trajectory", trajectory_strip(states))
+        states = [state.autoencoder.decode(s.float()).clamp(-1, 1).cpu() for s in states]
+        image, name = grid(states[-1]), f"step_{state.step:08d}"
+        save_png(image, state.run_dir / "samples" / f"{name}.png")
+        save_gif(trajectory_frames(states), state.run_dir / "gifs" / f"{name}.gif")
+        state.logger.image(state.step, "samples/ema", image)
+        state.logger.image(state.step, "samples/trajectory", trajectory_strip(states))

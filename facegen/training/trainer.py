@@ -18,84 +18,33 @@ import contextlib
 import math
 import time
 import weakref
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import torch
 from accelerate import Accelerator, DistributedDataParallelKwargs
 from tqdm.auto import tqdm
 
-from facegen.builders import (
-    autoencoder_from_config,
-    cache_from_config,
-    encoded_cache_from_config,
-    model_from_config,
-    objective_from_config,
-)
 from facegen.checkpoint import claim_run_dir, load_checkpoint, prune_checkpoints, save_checkpoint
 from facegen.conditioning import Condition
 from facegen.conditioning.attributes import hide_attributes
 from facegen.conditioning.text import drop_text
 from facegen.config import Config, save_config
-from facegen.data.prefetch import Prefetcher
-from facegen.models import count_parameters
+from facegen.training.build import (  # noqa: F401  (BatchOrder, step_seed, warmup_cosine: names users import here)
+    FLIP_STREAM,
+    BatchOrder,
+    build_training,
+    optimizer_options,
+    step_seed,
+    warmup_cosine,
+)
 from facegen.training.callbacks import Callback
-from facegen.training.ema import EMA
 from facegen.training.logging import RunLogger
-from facegen.utils.hardware import compile_options, configure_cpu_threads, describe_cpu, resolve_precision
+from facegen.utils.hardware import configure_cpu_threads, describe_cpu, resolve_precision
 from facegen.utils.io import atomic_write_json, path_lock
 from facegen.utils.signals import reworded
-
-
-def warmup_cosine(warmup: int, total: int, min_ratio: float, schedule: str):
-    """LR multiplier: linear warmup, then cosine decay to ``min_ratio`` (or constant)."""
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        if schedule == "constant":
-            return 1.0
-        progress = min(1.0, (step - warmup) / max(1, total - warmup))
-        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
-
-    return factor
-
-
-class BatchOrder:
-    """Which cache rows each rank trains on at each step: a seeded permutation per epoch, split across ranks.
-
-    The permutation lives on ``device`` (the cache's), so a step's indices never cross from the host.
-    """
-
-    def __init__(
-        self, num_items: int, global_batch: int, rank: int, world: int, seed: int, device: torch.device | str = "cpu"
-    ) -> None:
-        if global_batch % world:
-            raise ValueError(f"train.batch_size={global_batch} must be divisible by the {world} processes")
-        if num_items < global_batch:
-            raise ValueError(f"the dataset has {num_items} images, fewer than train.batch_size={global_batch}")
-        self.n, self.global_batch, self.local = num_items, global_batch, global_batch // world
-        self.rank, self.seed, self.device = rank, seed, torch.device(device)
-        self.steps_per_epoch = num_items // global_batch  # drop the ragged tail, as DataLoader(drop_last)
-        self._epoch, self._perm = -1, None
-
-    def indices(self, step: int) -> torch.Tensor:
-        epoch, within = divmod(step, self.steps_per_epoch)
-        if epoch != self._epoch:
-            self._epoch = epoch
-            permutation = np.random.default_rng([self.seed, epoch]).permutation(self.n)
-            self._perm = torch.from_numpy(permutation).to(self.device)
-        start = within * self.global_batch + self.rank * self.local
-        return self._perm[start : start + self.local].sort().values  # sorted reads are kinder to a memory map
-
-
-def step_seed(seed: int, step: int, rank: int, stream: int = 0) -> int:
-    """The seed of one step's random draws; ``stream`` > 0 names an independent stream (the flips)."""
-    return int(np.random.SeedSequence([seed, step, rank, *([stream] if stream else [])]).generate_state(1)[0])
-
-
-FLIP_STREAM = 1
 
 
 def ddp_options(grad_accum: int, compile: bool) -> DistributedDataParallelKwargs:
@@ -106,44 +55,67 @@ def ddp_options(grad_accum: int, compile: bool) -> DistributedDataParallelKwargs
     return DistributedDataParallelKwargs(gradient_as_bucket_view=True, static_graph=grad_accum == 1 and not compile)
 
 
-def optimizer_options(device: torch.device) -> dict:
-    """Fused AdamW on CUDA: one kernel for all parameters instead of a loop of small ones per step."""
-    return {"fused": True} if device.type == "cuda" else {}
+def make_accelerator(tc) -> tuple[Accelerator, str, int | None]:
+    """accelerate for this machine, with the precision and CPU threads ``train.*`` ask for; backend flags set."""
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    precision = resolve_precision(tc.mixed_precision, device)
+    threads = configure_cpu_threads(tc.num_threads) if device == "cpu" else None
+    accelerator = Accelerator(
+        mixed_precision={"fp32": "no"}.get(precision, precision),
+        cpu=device == "cpu",
+        kwargs_handlers=[ddp_options(tc.grad_accum, tc.compile)],
+    )
+    accelerator.print(
+        f"precision {precision} (train.mixed_precision={tc.mixed_precision})"
+        + (f", {threads} CPU thread(s); {describe_cpu()}" if threads else "")
+    )
+    if accelerator.device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True  # the same shapes every step: autotuned cuDNN convolutions pay off
+    return accelerator, precision, threads
+
+
+@dataclass(frozen=True)
+class TrainState:
+    """What a callback sees of the run at one step (it never reaches into the Trainer)."""
+
+    step: int
+    cfg: Config  # the resolved config
+    run_dir: Path
+    device: torch.device
+    is_main: bool  # rank 0: the one that writes
+    ema: torch.nn.Module  # the averaged weights, in eval mode
+    objective: Any
+    autoencoder: Any
+    num_faces: int
+    first_conditions: Callable[[int], Condition | None]  # the conditions of the first n training faces
+    save: Callable[[], Path | None]  # checkpoint this step (once); the path on rank 0
+    logger: RunLogger | None  # rank 0's
+    autocast: Callable[[], contextlib.AbstractContextManager]
+    wait_for_everyone: Callable[[], None]
+
+    @property
+    def ckpt_root(self) -> Path:
+        return self.run_dir / "checkpoints"
 
 
 class Trainer:
     """``Trainer(cfg, resume, overwrite, callbacks).train(stop_at)``; ``callbacks`` run every ``callback.every``
-    steps (sample grids, evaluation: see ``facegen.run``)."""
+    steps with a :class:`TrainState` (sample grids, evaluation: see ``facegen.run``)."""
 
     def __init__(
         self, cfg: Config, resume: str | None = None, overwrite: bool = False, callbacks: tuple[Callback, ...] = ()
     ) -> None:
-        self.cfg, self.callbacks = cfg, tuple(callbacks)
-        tc = cfg.train
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.precision = resolve_precision(tc.mixed_precision, device)
-        self.threads = configure_cpu_threads(tc.num_threads) if device == "cpu" else None
-        self.accelerator = Accelerator(
-            mixed_precision={"fp32": "no"}.get(self.precision, self.precision),
-            cpu=device == "cpu",
-            kwargs_handlers=[ddp_options(tc.grad_accum, tc.compile)],
-        )
-        acc = self.accelerator
-        acc.print(
-            f"precision {self.precision} (train.mixed_precision={tc.mixed_precision})"
-            + (f", {self.threads} CPU thread(s); {describe_cpu()}" if self.threads else "")
-        )
-        if acc.device.type == "cuda":
-            torch.backends.cuda.matmul.allow_tf32 = True
-            torch.backends.cudnn.allow_tf32 = True
-            torch.backends.cudnn.benchmark = True  # the same shapes every step: autotuned convolutions pay off
-        self.run_dir = cfg.run_dir
+        self.callbacks = tuple(callbacks)
+        self.accelerator, self.precision, self.threads = make_accelerator(cfg.train)
+        self.cfg, self.run_dir = cfg, cfg.run_dir
         # Every way into a run folder (facegen train, facegen.run.train, a Trainer made in Python) holds its lock
         # from before the folder is claimed until close() or the Trainer is collected: a second is refused instead of
         # interleaving (or deleting) the first's checkpoints and logs. The ranks of one job share it: rank 0 holds it.
         self._lock = contextlib.ExitStack()
         weakref.finalize(self, self._lock.close)
-        if acc.is_main_process:
+        if self.accelerator.is_main_process:
             self._lock.enter_context(path_lock(self.run_dir, "another training run"))
         try:
             self._build(resume, overwrite)
@@ -156,64 +128,32 @@ class Trainer:
         self._lock.close()
 
     def _build(self, resume: str | None, overwrite: bool) -> None:
-        cfg, tc, acc = self.cfg, self.cfg.train, self.accelerator
+        acc = self.accelerator
         self.ckpt_root = self.run_dir / "checkpoints"
         claim_run_dir(self.run_dir, resume, overwrite, writer=acc.is_main_process)  # before any work or write
-        self.autoencoder = autoencoder_from_config(cfg, device=acc.device)
-        with acc.main_process_first():  # rank 0 builds the caches; the others then open them
-            self.data = self._open_data()
-        if cfg.conditioning.type == "attributes" and self.data.attributes is None:
-            raise ValueError(
-                f"conditioning.type=attributes needs a dataset with attributes; {cfg.data.dataset} has none"
-            )
-        self.prefetcher = None
-        if self.data.to(acc.device):
-            acc.print(f"data on {acc.device}: {self.data.nbytes() / 2**20:.0f} MiB")
-        elif acc.device.type == "cuda":  # too big for the device: pinned copies prepared ahead on a thread
-            self.prefetcher = Prefetcher(self.data, self.plan, acc.device)
-            acc.print(f"data ({self.data.nbytes() / 2**20:.0f} MiB) stays on the host, prefetched to {acc.device}")
-        self.order = BatchOrder(
-            len(self.data), tc.batch_size, acc.process_index, acc.num_processes, cfg.seed, self.data.device
-        )
-        if self.order.local % tc.grad_accum:
-            raise ValueError(
-                f"train.grad_accum={tc.grad_accum} must divide the per-process batch {self.order.local} "
-                f"(train.batch_size={tc.batch_size} over {acc.num_processes} processes)"
-            )
-
-        torch.manual_seed(cfg.seed)  # identical initial weights on every rank
-        model = model_from_config(cfg, self.autoencoder)
-        cuda = acc.device.type == "cuda"
-        self.memory_format = torch.channels_last if cuda and model.channels_last else torch.contiguous_format
-        init_meta = self._init_from(model) if tc.init_from and not resume else None
-        model.to(acc.device, memory_format=self.memory_format)  # before the optimizer: fused AdamW checks devices
-        self.ema = EMA(model, tc.ema_decay)
-        if init_meta:  # the source's weights are already an average: keep averaging at full decay from the start
-            self.ema.num_updates = int(init_meta.get("step") or 0)
-        optimizer = torch.optim.AdamW(
-            model.parameters(),
-            lr=tc.lr,
-            betas=(tc.beta1, tc.beta2),
-            weight_decay=tc.weight_decay,
-            **optimizer_options(acc.device),
-        )
-        # Stepped by us once per optimizer step (accelerate would step a prepared scheduler once per process).
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            optimizer, warmup_cosine(tc.warmup_steps, tc.max_steps, tc.min_lr / tc.lr, tc.lr_schedule)
-        )
-        self.model, self.optimizer = acc.prepare(model, optimizer)
-        self.objective = objective_from_config(cfg)
-        self.loss_fn = self._compiled_loss() if tc.compile else self.objective.loss
-        self.num_params = count_parameters(model)
+        init = self._init_from if self.cfg.train.init_from and not resume else None
+        parts = build_training(self.cfg, acc, init)
+        self.cfg = parts.cfg  # resolved: what the run saves
+        self.autoencoder, self.data, self.plan = parts.autoencoder, parts.data, parts.plan
+        self.prefetcher = parts.prefetcher
+        self.model, self.unwrapped, self.ema = parts.model, parts.unwrapped, parts.ema
+        self.optimizer, self.scheduler = parts.optimizer, parts.scheduler
+        self.objective, self.loss_fn = parts.objective, parts.loss_fn
+        self.num_params, self.memory_format = parts.num_params, parts.memory_format
         self.step = 0
         self._saved: tuple[int, Path | None] = (-1, None)  # (step, checkpoint) of the last save
         self.auxiliary_terms: dict[str, torch.Tensor] = {}  # the backbone's auxiliary loss terms, for the logs
+        self.logger = None
         if resume:
             self._resume(resume)
         if acc.is_main_process:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            save_config(cfg, self.run_dir / "config.yaml")
+            save_config(self.cfg, self.run_dir / "config.yaml")
             self.logger = RunLogger(self.run_dir, resume_step=self.step if resume else None)
+
+    @property
+    def order(self) -> BatchOrder:
+        return self.plan.order
 
     def _init_from(self, model: torch.nn.Module) -> dict:
         """Load ``train.init_from``'s weights into the freshly built model; returns the source's meta."""
@@ -224,27 +164,6 @@ class Trainer:
         self.accelerator.print(f"initialised from {self.cfg.train.init_from} (its step {meta.get('step')})")
         return meta
 
-    def _compiled_loss(self):
-        """``objective.loss`` compiled: one process compiles the whole forward (noise and time draws, the net,
-        the MSE) as one graph; under DDP the wrapped net is compiled alone, so DDP's bucketing splits the graph."""
-        options = compile_options(self.accelerator.device)
-        if self.accelerator.num_processes == 1:  # the model is not wrapped
-            return torch.compile(self.objective.loss, **options)
-        compiled_model = torch.compile(self.model, **options)
-        return lambda model, images, cond: self.objective.loss(compiled_model, images, cond)
-
-    def plan(self, step: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The rows and mirror flags of ``step``: a pure function of the step (the prefetch thread runs it ahead),
-        so the flips come from their own seeded generator, not the global RNG."""
-        indices = self.order.indices(step)
-        if not self.cfg.data.flip:
-            return indices, None
-        seed = step_seed(self.cfg.seed, step, self.accelerator.process_index, FLIP_STREAM)
-        # drawn on the CPU whatever the cache's device: CPU and CUDA generators differ, and where the cache lives
-        # depends on free memory at start-up, so a resume elsewhere must still draw the same flips
-        flip = torch.rand(len(indices), generator=torch.Generator().manual_seed(seed)) < 0.5
-        return indices, flip.to(indices.device, non_blocking=True)
-
     @property
     def conditional(self) -> bool:
         return self.cfg.conditioning.type != "none"
@@ -252,14 +171,6 @@ class Trainer:
     @property
     def semantic(self) -> bool:
         return self.cfg.conditioning.semantic_dim > 0
-
-    def _open_data(self):
-        """The uint8 image cache, or for latent / text training the encoded cache built from it: both serve
-        ``batch(indices, flip)``."""
-        cfg = self.cfg
-        if cfg.autoencoder.name == "identity" and cfg.conditioning.type != "text":
-            return cache_from_config(cfg)
-        return encoded_cache_from_config(cfg, self.accelerator.device, self.autoencoder)
 
     def condition(self, batch: dict, train: bool = True) -> Condition | None:
         """The batch's condition on the training device, with training-time hiding / dropout when ``train``."""
@@ -275,10 +186,6 @@ class Trainer:
             cond = Condition(**{k: batch[k].to(device, non_blocking=True) for k in names})
             return drop_text(cond, cc.cfg_dropout) if train else cond
         return None
-
-    @property
-    def unwrapped(self) -> torch.nn.Module:
-        return self.accelerator.unwrap_model(self.model)
 
     def _resume(self, resume: str) -> None:
         ckpt = load_checkpoint(self.ckpt_root if resume == "auto" else resume, prefer=("latest",))
@@ -300,6 +207,20 @@ class Trainer:
             "ema_n_averaged": torch.tensor(self.ema.num_updates),  # the key older checkpoints use
             "rng_cpu": torch.get_rng_state(),
         }
+
+    def first_conditions(self, n: int) -> Condition | None:
+        """The conditions of the first ``n`` training faces, as given (no hiding or dropout)."""
+        if not self.conditional:
+            return None
+        return self.condition(self.data.batch(np.arange(n)), train=False)
+
+    def state(self) -> TrainState:
+        acc = self.accelerator
+        return TrainState(
+            self.step, self.cfg, self.run_dir, acc.device, acc.is_main_process, self.ema.module.eval(),
+            self.objective, self.autoencoder, len(self.data), self.first_conditions, self.save, self.logger,
+            acc.autocast, acc.wait_for_everyone,
+        )  # fmt: skip
 
     def save(self) -> Path | None:
         """Checkpoint this step (once: after a callback saved it, the path it saved); the path on rank 0."""
@@ -365,7 +286,7 @@ class Trainer:
                 bar.update(1)
                 for callback in self.callbacks:
                     if callback.every and self.step % callback.every == 0:
-                        callback(self)
+                        callback(self.state())
                 if self.step % tc.ckpt_every == 0:
                     self.save()  # nothing to do when a callback (evaluation) saved this step
         except KeyboardInterrupt as err:  # Ctrl-C, or SIGTERM / SIGHUP (facegen.utils.signals)
@@ -380,7 +301,7 @@ class Trainer:
         self.save()
         for callback in self.callbacks:
             if callback.at_end and callback.every and self.step % callback.every != 0:
-                callback(self)
+                callback(self.state())
         return self._finish(time.perf_counter() - started, self.step - start_step)
 
     def _train_step(self) -> torch.Tensor:

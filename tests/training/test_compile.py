@@ -10,7 +10,7 @@ import torch
 from facegen.builders import model_from_config, objective_from_config
 from facegen.conditioning import Condition
 from facegen.config import load_config
-from facegen.training import trainer as trainer_module
+from facegen.training import build as build_module
 from facegen.training.trainer import Trainer
 
 
@@ -40,7 +40,7 @@ def test_the_whole_training_loss_is_one_graph(backbone, objective, kind):
 
 
 def test_a_compiled_run_trains_as_the_eager_one(tiny_run, tmp_path, monkeypatch):
-    monkeypatch.setattr(trainer_module, "compile_options", lambda device: {"backend": "eager"})
+    monkeypatch.setattr(build_module, "compile_options", lambda device: {"backend": "eager"})
     runs = {}
     for compiled in (False, True):
         cfg = tiny_run(f"c{compiled}", **{"train.compile": str(compiled).lower()})
