@@ -18,7 +18,6 @@ import contextlib
 import math
 import time
 import weakref
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +34,7 @@ from facegen.builders import (
 )
 from facegen.checkpoint import claim_run_dir, load_checkpoint, prune_checkpoints, save_checkpoint
 from facegen.conditioning import Condition
-from facegen.conditioning.attributes import hide_attributes
-from facegen.conditioning.text import drop_text
+from facegen.conditioning.kinds import kind_of
 from facegen.config import Config, save_config
 from facegen.data.prefetch import Prefetcher
 from facegen.models import count_parameters
@@ -162,10 +160,7 @@ class Trainer:
         self.autoencoder = autoencoder_from_config(cfg, device=acc.device)
         with acc.main_process_first():  # rank 0 builds the caches; the others then open them
             self.data = self._open_data()
-        if cfg.conditioning.type == "attributes" and self.data.attributes is None:
-            raise ValueError(
-                f"conditioning.type=attributes needs a dataset with attributes; {cfg.data.dataset} has none"
-            )
+        self.kind.check_data(self.data, cfg.data.dataset)
         self.prefetcher = None
         if self.data.to(acc.device):
             acc.print(f"data on {acc.device}: {self.data.nbytes() / 2**20:.0f} MiB")
@@ -246,35 +241,26 @@ class Trainer:
         return indices, flip.to(indices.device, non_blocking=True)
 
     @property
-    def conditional(self) -> bool:
-        return self.cfg.conditioning.type != "none"
+    def kind(self):
+        """The config's conditioning kind (``facegen.conditioning.kinds``)."""
+        return kind_of(self.cfg)
 
     @property
-    def semantic(self) -> bool:
-        return self.cfg.conditioning.semantic_dim > 0
+    def conditional(self) -> bool:
+        return self.kind.conditional
 
     def _open_data(self):
         """The uint8 image cache, or for latent / text training the encoded cache built from it: both serve
         ``batch(indices, flip)``."""
         cfg = self.cfg
-        if cfg.autoencoder.name == "identity" and cfg.conditioning.type != "text":
+        if cfg.autoencoder.name == "identity" and not self.kind.uses_text_encoder:
             return cache_from_config(cfg)
         return encoded_cache_from_config(cfg, self.accelerator.device, self.autoencoder)
 
-    def condition(self, batch: dict, train: bool = True) -> Condition | None:
-        """The batch's condition on the training device, with training-time hiding / dropout when ``train``."""
-        cc, device = self.cfg.conditioning, self.accelerator.device
-        if cc.type == "attributes":
-            attributes = batch["attributes"]
-            if train:
-                with torch.device(attributes.device):  # its random draws on the data's device: no host round trip
-                    attributes = hide_attributes(attributes, cc.cfg_dropout, cc.max_mask_rate)
-            return Condition(attributes=attributes.to(device, non_blocking=True))
-        if cc.type == "text":
-            names = ("text_tokens", "text_mask", "text_pooled")
-            cond = Condition(**{k: batch[k].to(device, non_blocking=True) for k in names})
-            return drop_text(cond, cc.cfg_dropout) if train else cond
-        return None
+    def condition(self, batch: dict, train: bool = True, images: torch.Tensor | None = None) -> Condition | None:
+        """The batch's condition on the training device, with training-time hiding / dropout when ``train``
+        (the conditioning kind's); ``images``: the clean faces, for kinds that condition on the face itself."""
+        return self.kind.batch_condition(batch, self.accelerator.device, train, images)
 
     @property
     def unwrapped(self) -> torch.nn.Module:
@@ -389,9 +375,7 @@ class Trainer:
         torch.manual_seed(step_seed(cfg.seed, self.step, acc.process_index))
         batch = self.prefetcher.get(self.step) if self.prefetcher else self.data.batch(*self.plan(self.step))
         images = batch["image"].to(acc.device, non_blocking=True).contiguous(memory_format=self.memory_format)
-        cond = self.condition(batch)
-        if self.semantic:  # the clean faces ride along for the semantic encoder, inside the model's forward
-            cond = replace(cond, reference=images)
+        cond = self.condition(batch, images=images)
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
         micro = len(images) // accum
