@@ -7,6 +7,7 @@ from typing import Any
 
 import torch.nn as nn
 
+from facegen.conditioning.kinds import kind_of
 from facegen.config import MODEL_SECTIONS, Config
 from facegen.models import build_model, model_options
 
@@ -25,38 +26,18 @@ def text_encoder_from_config(cfg: Config, device=None):
 
 
 def embedder_from_config(cfg: Config, in_channels: int, image_size: int) -> nn.Module | None:
-    """The condition embedder for a backbone denoising [C=in_channels, image_size, image_size] inputs."""
-    cc = cfg.conditioning
-    if cc.type == "none":
+    """The condition embedder for a backbone denoising [C=in_channels, image_size, image_size] inputs: the
+    config's conditioning kind builds it, as wide as the backbone wants it."""
+    kind = kind_of(cfg)
+    if not kind.conditional:
         return None
-    dim = cc.dim or 256
+    dim = cfg.conditioning.dim or 256
     with_tokens = cfg.model.name != "dit"  # the DiT takes only the pooled vector; token layers would get no grads
     if cfg.model.name == "dit":  # the DiT adds the pooled vector to its timestep embedding: same width
         from facegen.models.dit import DIT_PRESETS
 
         dim = cfg.model.dit.hidden_size or DIT_PRESETS[cfg.model.size].hidden_size
-    if cc.type == "attributes":
-        from facegen.conditioning.attributes import AttributeEmbedder
-
-        embedder = AttributeEmbedder(dim)
-        if cc.semantic_dim:
-            from facegen.conditioning.semantic import SemanticEmbedder, SemanticEncoder
-
-            encoder = SemanticEncoder(in_channels, image_size, cc.semantic_dim)
-            embedder = SemanticEmbedder(
-                embedder,
-                encoder,
-                cc.semantic_dropout,
-                cc.semantic_kl_weight,
-                cc.semantic_attribute_weight,
-                with_tokens=with_tokens,
-            )
-        return embedder
-    from facegen.conditioning.text import TextEmbedder
-
-    if cc.text_dim is None:
-        raise ValueError("conditioning.text_dim is unknown: it is set from the text encoder when training starts")
-    return TextEmbedder(dim, cc.text_dim, with_tokens=with_tokens, max_length=cc.max_text_length)
+    return kind.embedder(dim, in_channels, image_size, with_tokens)
 
 
 def model_config_options(cfg: Config) -> dict[str, Any]:
@@ -128,7 +109,7 @@ def encoded_cache_from_config(cfg: Config, device=None, autoencoder=None, text_e
     """Latents of every face and its mirror (and caption embeddings for text conditioning), built once."""
     from facegen.data.encoded import load_or_build_encoded_cache
 
-    if text_encoder is None and cfg.conditioning.type == "text":
+    if text_encoder is None and kind_of(cfg).uses_text_encoder:
         text_encoder = text_encoder_from_config(cfg, device)
     autoencoder = autoencoder or autoencoder_from_config(cfg, device)
     return load_or_build_encoded_cache(cache_from_config(cfg), autoencoder, text_encoder)

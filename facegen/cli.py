@@ -356,7 +356,7 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
     from facegen.pipeline import MORPH_SEED
 
     pipe = _pipeline(args)
-    if args.start is not None and pipe.config.conditioning.type != "attributes":
+    if args.start is not None and not pipe.kind.accepts_attributes:
         raise ValueError(f"{pipe.checkpoint} is not attribute-conditioned: interpolate it with --seeds A B")
     frames = pipe.interpolate(
         attributes=(args.start, args.end) if args.start is not None else None,
@@ -504,8 +504,10 @@ def cmd_data_prepare(args: argparse.Namespace) -> None:
 
 
 def cmd_data_encode(args: argparse.Namespace) -> None:
+    from facegen.conditioning.kinds import kind_of
+
     cfg = _config(args)
-    if cfg.autoencoder.name == "identity" and cfg.conditioning.type != "text":  # training reads the image cache
+    if cfg.autoencoder.name == "identity" and not kind_of(cfg).uses_text_encoder:  # training reads the image cache
         raise ValueError(
             f"{args.config or 'this config'} trains on pixels (autoencoder.name=identity, no text): nothing to "
             "encode; use `facegen data prepare`, or set autoencoder.name=taef2|kl or conditioning.type=text"

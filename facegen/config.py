@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import yaml
 
+from facegen.conditioning_names import CONDITIONING_TYPES
 from facegen.objective_names import ALL_SAMPLERS, OBJECTIVE_CHOICES, default_sampler, sampler_problem
 from facegen.utils import strict_yaml
 
@@ -99,7 +100,7 @@ class AutoencoderConfig:
 
 @dataclass
 class ConditioningConfig:
-    type: Literal["none", "attributes", "text"] = "none"
+    type: str = "none"  # a registered conditioning kind: facegen.conditioning_names lists them
     cfg_dropout: float = 0.1  # probability of training the unconditional branch (condition dropped)
     max_mask_rate: float = 1.0  # each sample hides a U[0, max_mask_rate] fraction of its attributes
     dim: int | None = None  # embedder width; null = the DiT's hidden size, or 256 for the UNet
@@ -447,6 +448,8 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
 
 def validate(cfg: Config) -> Config:
     """Cross-field checks that types alone cannot express."""
+    if cfg.conditioning.type not in CONDITIONING_TYPES:  # the registered kinds' names (facegen.conditioning.kinds)
+        raise ConfigError(f"conditioning.type: {cfg.conditioning.type!r} is not one of {CONDITIONING_TYPES}")
     _check_numbers(cfg.to_dict())
     checks = [
         (

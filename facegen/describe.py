@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from facegen.config import Config
-from facegen.data.attributes import CELEBA_ATTRIBUTES
 
 
 def backbone(cfg: Config) -> str:
@@ -27,13 +26,9 @@ def space(cfg: Config) -> str:
 
 
 def conditioning(cfg: Config) -> str:
-    cc, guidance = cfg.conditioning, f"classifier-free guidance (default scale {cfg.sampler.cfg_scale:g})"
-    kinds = {
-        "none": "unconditional",
-        "attributes": f"{len(CELEBA_ATTRIBUTES)} CelebA attributes + {guidance}",
-        "text": f"text ({cc.text_encoder}) + {guidance}",
-    }
-    return kinds[cc.type] + (f", a {cc.semantic_dim}-d face code" if cc.semantic_dim else "")
+    from facegen.conditioning.kinds import kind_of
+
+    return kind_of(cfg).describe(f"classifier-free guidance (default scale {cfg.sampler.cfg_scale:g})")
 
 
 def objective(cfg: Config) -> str:

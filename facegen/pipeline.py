@@ -26,6 +26,7 @@ from facegen.builders import autoencoder_from_config, model_from_config, objecti
 from facegen.checkpoint import load_checkpoint
 from facegen.conditioning import Condition, guided
 from facegen.conditioning.attributes import AttributeSpec, attribute_matrix
+from facegen.conditioning.kinds import ConditioningKind, kind_of
 from facegen.config import BOUNDS, Bound, Config, resolved_sampler
 from facegen.data.transforms import load_face
 from facegen.samplers.noise import slerp
@@ -156,7 +157,7 @@ class FacePipeline:
 
         if self.subject is not None:
             raise ValueError(f"this pipeline already carries subject {self.subject.name!r}: start from its base")
-        if self.config.conditioning.type != "attributes":
+        if not self.kind.accepts_subjects:
             raise ValueError(f"{self.checkpoint}: subjects need an attribute-conditioned model")
         if isinstance(subject, (str, Path)):  # its header is checked against this base before it is read
             subject = load_subject(subject, self.net, self.checkpoint)
@@ -189,8 +190,13 @@ class FacePipeline:
         return self._text_encoder
 
     @property
+    def kind(self) -> ConditioningKind:
+        """What the model is conditioned on (``facegen.conditioning.kinds``): it builds and checks conditions."""
+        return kind_of(self.config)
+
+    @property
     def conditional(self) -> bool:
-        return self.config.conditioning.type != "none"
+        return self.kind.conditional
 
     @property
     def latent_shape(self) -> tuple[int, int, int]:
@@ -224,25 +230,12 @@ class FacePipeline:
         prompt: str | Sequence[str] | None = None,
     ) -> Condition | None:
         """The condition for ``n`` images; an unconditional request on a conditional model is the dropped one."""
-        kind = self.config.conditioning.type
-        if attributes is not None and kind != "attributes":
-            raise ValueError(
-                f"{self.checkpoint} is not attribute-conditioned (conditioning.type={kind}): no attributes"
-            )
-        if prompt is not None and kind != "text":
-            raise ValueError(f"{self.checkpoint} is not text-conditioned (conditioning.type={kind}): no prompt")
-        if kind == "attributes":
-            subject = self.subject.embedding.expand(n, -1) if self.subject is not None else None
-            return Condition(attributes=attribute_matrix(attributes, n), subject=subject)
-        if kind == "text":
-            prompts = [prompt or ""] * n if prompt is None or isinstance(prompt, str) else list(prompt)
-            if len(prompts) != n:
-                raise ValueError(f"got {len(prompts)} prompts for {n} images")
-            tokens, mask, pooled = (v.float().cpu() for v in self.text_encoder.encode(prompts))
-            cond = Condition(text_tokens=tokens, text_mask=mask, text_pooled=pooled)
-            empty = torch.tensor([not p.strip() for p in prompts])  # "" = the unconditional branch, as trained
-            return cond.map(lambda v: torch.where(empty.view(-1, *[1] * (v.dim() - 1)), torch.zeros_like(v), v))
-        return None
+        kind = self.kind
+        kind.check_request(self.checkpoint, attributes=attributes, prompt=prompt)
+        subject = self.subject.embedding if self.subject is not None else None
+        return kind.request_condition(
+            n, attributes, prompt, subject=subject, encode=lambda prompts: self.text_encoder.encode(prompts)
+        )
 
     @torch.no_grad()
     def _batched(
@@ -327,13 +320,12 @@ class FacePipeline:
     @property
     def semantic(self) -> bool:
         """Whether the model has a semantic encoder (conditional autoencoder) whose code edits can keep."""
-        return self.config.conditioning.semantic_dim > 0
+        return self.kind.accepts_reference
 
     @torch.no_grad()
     def semantic_code(self, latents: torch.Tensor) -> torch.Tensor:
         """The posterior mean code [B, dim] of faces given in model space (after ``autoencoder.encode``)."""
-        if not self.semantic:
-            raise ValueError(f"{self.checkpoint} has no semantic encoder (conditioning.semantic_dim=0)")
+        self.kind.check_request(self.checkpoint, reference=latents)
         return self.net.cond_embedder.encoder(latents.to(self.device))[0].cpu()
 
     def edit(
@@ -360,8 +352,7 @@ class FacePipeline:
         by the least change that makes its attribute head read the changed attributes at ``±semantic_margin``.
         Returns ``{"input", "reconstruction", "edited"}`` images [1, 3, S, S] in [-1, 1].
         """
-        if self.config.conditioning.type != "attributes":
-            raise ValueError("editing needs an attribute-conditioned model (conditioning.type=attributes)")
+        self.kind.check_edit()
         strength = checked("strength", strength, float, Bound(0, 1, low_open=True))
         semantic_margin = checked("semantic_margin", semantic_margin, float, Bound(0))
         steps, scale = self.sampling_settings(steps, cfg_scale)

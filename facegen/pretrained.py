@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 
+from facegen.conditioning.kinds import kind_of
 from facegen.config import Config, config_from_dict, read_yaml_mapping, save_config
 from facegen.utils.io import atomic_folder, atomic_write_json, path_lock, save_safetensors
 
@@ -175,7 +176,7 @@ def export_model(checkpoint: str | Path, out: str | Path, card: str | Path | Non
                 "weights": "ema",
                 "shards": listed,
                 "image_size": cfg.data.image_size,
-                "conditioning": cfg.conditioning.type,
+                "conditioning": kind_of(cfg).type,
                 "autoencoder": cfg.autoencoder.name,
             }
             atomic_write_json(tmp / META_FILE, meta)

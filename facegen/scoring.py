@@ -30,10 +30,12 @@ def check(
     Named as ``facegen eval``'s options name them."""
     from facegen.evaluation.inception import resolve_inception_weights
 
-    kind = pipe.config.conditioning.type
-    if ATTR_CONSISTENCY in metrics and kind != "attributes":
-        raise ValueError(f"--metrics {ATTR_CONSISTENCY} needs an attribute-conditioned model; this one is {kind!r}")
-    if CLIP_SCORE in metrics and (kind != "text" or not clip_model):
+    kind = pipe.kind
+    if ATTR_CONSISTENCY in metrics and not kind.accepts_attributes:
+        raise ValueError(
+            f"--metrics {ATTR_CONSISTENCY} needs an attribute-conditioned model; this one is {kind.type!r}"
+        )
+    if CLIP_SCORE in metrics and (not kind.accepts_prompts or not clip_model):
         raise ValueError(f"--metrics {CLIP_SCORE} needs a text-conditioned model and --clip-model (a CLIP folder)")
     spec = parse_reference(ref, pipe.config.data.image_size, celeba_root)
     if spec.dataset == "celeba" and not (Path(spec.root) / "list_attr_celeba.txt").is_file():
@@ -42,7 +44,7 @@ def check(
         raise FileNotFoundError(
             f"--ref {ref}: no CelebA at {spec.root}; put it there, pass --celeba-root DIR, or {where_to_put('celeba')}"
         )
-    if kind != "none" and spec.dataset != "celeba":
+    if kind.conditional and spec.dataset != "celeba":
         raise ValueError(f"--ref {ref}: a conditional model is scored against labelled faces (celeba:SPLIT)")
     if {FID, KID} & set(metrics):
         resolve_inception_weights(inception_weights)
@@ -89,14 +91,10 @@ def score(
         from facegen.evaluation.identity import IdentityFeatures
 
         person = IdentityFeatures().reference(identity_ref)
-    kind = pipe.config.conditioning.type
-    attributes = prompts = None
-    if kind != "none":
+    attributes, request = None, {}
+    if pipe.kind.conditional:  # real faces' attribute combinations, asked for in the kind's terms
         attributes = reference_attributes(ref, celeba_root, num_samples, seed)
-    if kind == "text":
-        from facegen.text import captions_for
-
-        prompts = captions_for(attributes, seed=seed)
+        request = pipe.kind.reference_request(attributes, seed)
     images = pipe.generate(
         num_samples,
         steps=steps,
@@ -104,8 +102,7 @@ def score(
         cfg_scale=guidance,
         batch_size=batch_size,
         progress=progress,
-        attributes=attributes if kind == "attributes" else None,
-        prompt=prompts,
+        **request,
     )
     wanted = list(metrics)
     report = evaluate(
@@ -115,7 +112,7 @@ def score(
         image_size=pipe.config.data.image_size,
         celeba_root=celeba_root,
         requested_attributes=attributes if ATTR_CONSISTENCY in wanted else None,
-        prompts=prompts if CLIP_SCORE in wanted else None,
+        prompts=request.get("prompt") if CLIP_SCORE in wanted else None,
         identity_ref=person,
         batch_size=batch_size,
         seed=seed,

@@ -172,7 +172,7 @@ class FaceService:
             "source": source.name if source else None,  # not the server's path: clients need not know its folders
             "device": str(self.pipeline.device),
             "image_size": cfg.data.image_size,
-            "conditioning": cfg.conditioning.type,
+            "conditioning": self.pipeline.kind.type,
             "objective": cfg.objective.name,
             "sampler": resolved_sampler(cfg),
             "samplers": list(self.samplers),
@@ -199,9 +199,9 @@ class FaceService:
 
     def _attributes(self, value: Any, field: str = "attributes") -> dict[str, Any] | None:
         spec = attribute_spec(value, field)
-        if spec and self.pipeline.config.conditioning.type != "attributes":
-            kind = self.pipeline.config.conditioning.type
-            raise BadRequest(f"{field}: this model is not attribute-conditioned (conditioning: {kind})")
+        kind = self.pipeline.kind
+        if spec and not kind.accepts_attributes:
+            raise BadRequest(f"{field}: this model is not attribute-conditioned (conditioning: {kind.type})")
         return spec or None
 
     def read_image(self, data: bytes, filename: str = "upload") -> Image.Image:
@@ -250,7 +250,7 @@ class FaceService:
         seed = _integer("seed", seed, 0, 2**32 - 1)
         options = self._options(steps, sampler, cfg_scale)
         if prompt:
-            if self.pipeline.config.conditioning.type != "text":
+            if not self.pipeline.kind.accepts_prompts:
                 raise BadRequest("prompt: this model is not text-conditioned; use attributes")
             if len(prompt) > MAX_PROMPT_CHARS:
                 raise BadRequest(f"prompt: {len(prompt)} characters, at most {MAX_PROMPT_CHARS}")
@@ -274,7 +274,7 @@ class FaceService:
         """``edit_photo`` with every input checked: the face as the model sees it, rebuilt, changed, and the photo
         with the change (``pasted``) when its face was aligned. ``strength`` None: the attribute's default,
         moved by ``preset``."""
-        if self.pipeline.config.conditioning.type != "attributes":
+        if not self.pipeline.kind.can_edit:
             raise BadRequest("edit needs an attribute-conditioned model")
         spec = self._attributes(changes, "changes")
         if not spec:

@@ -68,8 +68,9 @@ def _generate_tab(service: FaceService, downloads: _Downloads, info: dict[str, A
     names = [name for group in ATTRIBUTE_GROUPS.values() for name in group]
     with gr.Row():
         with gr.Column(scale=3):
-            prompt = gr.Textbox(label="Prompt", visible=info["conditioning"] == "text", elem_id="prompt")
-            controls = _attribute_controls() if info["conditioning"] == "attributes" else []
+            kind = service.pipeline.kind  # what the model takes: the controls it is offered
+            prompt = gr.Textbox(label="Prompt", visible=kind.accepts_prompts, elem_id="prompt")
+            controls = _attribute_controls() if kind.accepts_attributes else []
         with gr.Column(scale=2):
             with gr.Row():
                 seed = gr.Number(value=0, precision=0, minimum=0, label="Seed", elem_id="seed")

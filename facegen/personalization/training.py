@@ -13,7 +13,7 @@ import json
 import math
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -21,8 +21,6 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
-from facegen.conditioning import Condition
-from facegen.conditioning.attributes import hide_attributes
 from facegen.personalization.dreambooth import class_latents
 from facegen.personalization.files import read_tensors, write_tensors
 from facegen.personalization.lora import DEFAULT_TARGETS, LoraSpec, adapter_state, with_lora
@@ -195,7 +193,7 @@ def personalize(
     for path in (out, preview_path):
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} exists: choose another --out (or pass --overwrite)")
-    if pipe.config.conditioning.type != "attributes":
+    if not pipe.kind.accepts_subjects:
         raise ValueError(f"{pipe.checkpoint}: personalization needs an attribute-conditioned base model")
     if pipe.subject is not None:
         raise ValueError(f"this pipeline already carries subject {pipe.subject.name!r}: personalize its base model")
@@ -263,19 +261,18 @@ def personalize(
 
 
 def _train_step(pipe, run: _Run, photos: SubjectPhotos, prior, step: int) -> float:
-    options, device, cfg = run.options, pipe.device, pipe.config.conditioning
+    options, device, kind = run.options, pipe.device, pipe.kind
     torch.manual_seed(options.seed * 1_000_003 + step)  # a resumed run draws what an uninterrupted one would
     count = options.batch_size - options.batch_size // 2 if prior is not None else options.batch_size
     index = torch.randint(len(photos.latents), (count,))
-    attributes = hide_attributes(photos.latent_attributes[index], cfg.cfg_dropout, cfg.max_mask_rate)
-    cond = Condition(attributes=attributes.to(device), subject=run.embedding.expand(count, -1))
+    cond = kind.batch_condition({"attributes": photos.latent_attributes[index]}, device)
+    cond = replace(cond, subject=run.embedding.expand(count, -1))
     dtype = autocast_dtype(resolve_precision("auto", device))
     with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
         loss = pipe.objective.loss(run.model, photos.latents[index].to(device), cond)
         if prior is not None:  # the class images, without the subject: what the base model did for everyone
             index = torch.randint(len(prior[0]), (options.batch_size // 2,))
-            attributes = hide_attributes(prior[1][index], cfg.cfg_dropout, cfg.max_mask_rate)
-            prior_cond = Condition(attributes=attributes.to(device))
+            prior_cond = kind.batch_condition({"attributes": prior[1][index]}, device)
             loss = loss + options.prior_weight * pipe.objective.loss(run.model, prior[0][index].to(device), prior_cond)
     run.optimizer.zero_grad(set_to_none=True)
     loss.backward()

@@ -23,6 +23,7 @@ from facegen.builders import (
     objective_from_config,
     text_encoder_from_config,
 )
+from facegen.conditioning.kinds import kind_of
 from facegen.config import Config
 from facegen.data.prefetch import Prefetcher
 from facegen.models import count_parameters
@@ -145,12 +146,12 @@ def build_training(cfg: Config, accelerator: Accelerator, init_weights: Callable
     """The parts of a run; ``init_weights(model) -> source meta`` loads ``train.init_from`` (new runs only)."""
     acc, tc = accelerator, cfg.train
     autoencoder = autoencoder_from_config(cfg, device=acc.device)
-    text = text_encoder_from_config(cfg, acc.device) if cfg.conditioning.type == "text" else None
+    kind = kind_of(cfg)
+    text = text_encoder_from_config(cfg, acc.device) if kind.uses_text_encoder else None
     cfg = resolve_config(cfg, text)
     with acc.main_process_first():  # rank 0 builds the caches; the others then open them
         data = open_data(cfg, acc.device, autoencoder, text)
-    if cfg.conditioning.type == "attributes" and data.attributes is None:
-        raise ValueError(f"conditioning.type=attributes needs a dataset with attributes; {cfg.data.dataset} has none")
+    kind.check_data(data, cfg.data.dataset)
     on_device = data.to(acc.device)
     order = BatchOrder(len(data), tc.batch_size, acc.process_index, acc.num_processes, cfg.seed, data.device)
     plan = BatchPlan(order, cfg.seed, acc.process_index, cfg.data.flip)

@@ -18,7 +18,7 @@ import contextlib
 import math
 import time
 import weakref
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,8 +29,7 @@ from tqdm.auto import tqdm
 
 from facegen.checkpoint import claim_run_dir, load_checkpoint, prune_checkpoints, save_checkpoint
 from facegen.conditioning import Condition
-from facegen.conditioning.attributes import hide_attributes
-from facegen.conditioning.text import drop_text
+from facegen.conditioning.kinds import kind_of
 from facegen.config import Config, save_config
 from facegen.training.build import (  # noqa: F401  (BatchOrder, step_seed, warmup_cosine: names users import here)
     FLIP_STREAM,
@@ -165,27 +164,18 @@ class Trainer:
         return meta
 
     @property
-    def conditional(self) -> bool:
-        return self.cfg.conditioning.type != "none"
+    def kind(self):
+        """The config's conditioning kind (``facegen.conditioning.kinds``)."""
+        return kind_of(self.cfg)
 
     @property
-    def semantic(self) -> bool:
-        return self.cfg.conditioning.semantic_dim > 0
+    def conditional(self) -> bool:
+        return self.kind.conditional
 
-    def condition(self, batch: dict, train: bool = True) -> Condition | None:
-        """The batch's condition on the training device, with training-time hiding / dropout when ``train``."""
-        cc, device = self.cfg.conditioning, self.accelerator.device
-        if cc.type == "attributes":
-            attributes = batch["attributes"]
-            if train:
-                with torch.device(attributes.device):  # its random draws on the data's device: no host round trip
-                    attributes = hide_attributes(attributes, cc.cfg_dropout, cc.max_mask_rate)
-            return Condition(attributes=attributes.to(device, non_blocking=True))
-        if cc.type == "text":
-            names = ("text_tokens", "text_mask", "text_pooled")
-            cond = Condition(**{k: batch[k].to(device, non_blocking=True) for k in names})
-            return drop_text(cond, cc.cfg_dropout) if train else cond
-        return None
+    def condition(self, batch: dict, train: bool = True, images: torch.Tensor | None = None) -> Condition | None:
+        """The batch's condition on the training device, with training-time hiding / dropout when ``train``
+        (the conditioning kind's); ``images``: the clean faces, for kinds that condition on the face itself."""
+        return self.kind.batch_condition(batch, self.accelerator.device, train, images)
 
     def _resume(self, resume: str) -> None:
         ckpt = load_checkpoint(self.ckpt_root if resume == "auto" else resume, prefer=("latest",))
@@ -310,9 +300,7 @@ class Trainer:
         torch.manual_seed(step_seed(cfg.seed, self.step, acc.process_index))
         batch = self.prefetcher.get(self.step) if self.prefetcher else self.data.batch(*self.plan(self.step))
         images = batch["image"].to(acc.device, non_blocking=True).contiguous(memory_format=self.memory_format)
-        cond = self.condition(batch)
-        if self.semantic:  # the clean faces ride along for the semantic encoder, inside the model's forward
-            cond = replace(cond, reference=images)
+        cond = self.condition(batch, images=images)
         self.model.train()
         self.optimizer.zero_grad(set_to_none=True)
         micro = len(images) // accum
