@@ -127,8 +127,8 @@ def main() -> None:
     if args.strip and strip:
         from facegen.utils.images import grid, save_png
 
-        every = max(1, args.frames // 8)
-        save_png(grid(torch.cat([frames[::every] for frames in strip]), nrow=len(strip[0][::every])), args.strip)
+        picked = sorted({round(i * (args.frames - 1) / 7) for i in range(min(8, args.frames))})  # first to last
+        save_png(grid(torch.cat([frames[picked] for frames in strip]), nrow=len(picked)), args.strip)
         print(f"wrote {args.strip}")
 
 
