@@ -171,11 +171,21 @@ def check_request(
         )
     if paste_back and (image is None or not align):
         raise ValueError("paste_back needs a photo (image) whose face is aligned")
-    if pipe is not None:
+    if (
+        pipe is not None
+        and (image is not None or changes or from_attributes is not None)
+        and not takes_attributes(pipe)
+    ):
         kind = pipe.config.conditioning.type
-        if (image is not None or changes or from_attributes is not None) and kind != "attributes":
-            raise ValueError(f"{pipe.checkpoint} is not attribute-conditioned (conditioning.type={kind}): use seeds")
+        raise ValueError(f"{pipe.checkpoint} is not attribute-conditioned (conditioning.type={kind}): use seeds")
     return changes
+
+
+def takes_attributes(pipe: FacePipeline) -> bool:
+    """Whether attribute requests steer ``pipe``'s model: its conditioning kind says where the pipeline has one
+    (``pipe.kind.accepts_attributes``), else ``conditioning.type``."""
+    kind = getattr(pipe, "kind", None)
+    return kind.accepts_attributes if kind is not None else pipe.config.conditioning.type == "attributes"
 
 
 def animate(
