@@ -154,3 +154,14 @@ def test_a_photo_is_inverted_once_and_pasted_back_from_its_own_pixels(data_dir):
     assert torch.equal(clip.frames, animate(pipe, **options).frames)  # one inversion, deterministic
     independent = animate(pipe, independent=True, **options)
     assert consecutive_change(clip.frames) < consecutive_change(independent.frames)
+
+
+def test_a_semantic_model_moves_the_faces_code_to_each_keyframe(tmp_path):
+    cfg = tiny_config(tmp_path, "sem", "conditioning.type=attributes", "conditioning.semantic_dim=8")
+    pipe = FacePipeline.from_checkpoint(save_tiny_checkpoints(cfg), device="cpu")
+    photo = Image.new("RGB", (40, 48), (120, 90, 60))
+    options = dict(image=photo, to=["Smiling=1", "Young=0"], frames=5, align=False, progress=False)
+    clip = animate(pipe, **options)
+    assert clip.frames.shape == (5, 3, 16, 16) and clip.report["semantic"] is True
+    assert torch.equal(clip.frames, animate(pipe, **options).frames)
+    assert animate(pipe, use_semantic=False, **options).report["semantic"] is False
