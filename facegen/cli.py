@@ -6,6 +6,7 @@ facegen sample --checkpoint runs/celeba32_attr_tiny --attributes "Smiling=1,Eyeg
 facegen edit --checkpoint runs/celeba32_attr_tiny --image face.jpg --attributes "Smiling=1" --strength 0.6 --out edit/
 facegen align photo1.jpg photo2.png --out aligned/     (then: facegen edit --image photo1.jpg ... --paste-back)
 facegen interpolate --checkpoint runs/celeba32_attr_tiny --from-attributes "Male=1" --to-attributes "Male=0" --out i/
+facegen animate --image photo.jpg --to "Smiling=1" --then "Young=0" --frames 48 --fps 24 --out clip.mp4 [--paste-back]
 facegen data prepare --config configs/celeba32_tiny.yaml [--download]
 
 Every command checks all its inputs before any expensive work. A failure prints one line ``facegen: error: ...``
@@ -518,6 +519,70 @@ def cmd_data_encode(args: argparse.Namespace) -> None:
     print(f"encoded cache ready: {len(cache)} faces (and their mirrors) in {cache.path}")
 
 
+def _seed_list(text: str) -> list[int]:
+    """``--seeds 1,2,3``: two or more seeds, each a valid noise seed."""
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) < 2 or not all(parts):
+        raise argparse.ArgumentTypeError(f"expected two or more seeds separated by commas (e.g. 1,2,3), got {text!r}")
+    return [SEED(part) for part in parts]
+
+
+def cmd_animate(args: argparse.Namespace) -> None:
+    from facegen.animate import MORPH_SEED, animate, check_request
+    from facegen.utils.io import check_output_file
+    from facegen.utils.video import video_suffix
+
+    if args.image is not None and (args.seeds is not None or args.start is not None):
+        raise ValueError("give --image (a photo), or --seeds and/or --from-attributes (generated faces), not both")
+    if args.image is None and args.seeds is None and args.start is None:
+        raise ValueError("give a face to animate: --image PHOTO, --from-attributes ATTRIBUTES, or --seeds 1,2,3")
+    if args.then and args.to is None:
+        raise ValueError("--then needs --to first (the first keyframe; --then adds the next ones)")
+    if args.to is None and args.seeds is None:
+        raise ValueError('--to: name the attributes to move to, e.g. --to "Smiling=1"')
+    if args.to is not None and args.seeds is not None:
+        raise ValueError("--to/--then move a photo or --from-attributes, not --seeds (--from-attributes holds for all)")
+    if args.paste_back and (args.image is None or args.no_align):
+        raise ValueError("--paste-back needs --image, its face aligned (leave out --no-align)")
+    _image(args.image, "--image")
+    _attributes(args.start, "--from-attributes")
+    keyframes = [] if args.to is None else [args.to, *(args.then or [])]
+    for i, text in enumerate(keyframes):
+        _attributes(text, "--to" if i == 0 else "--then")
+    if video_suffix(args.out, "--out") != ".gif":
+        require("video", f"--out {args.out}")
+    check_output_file(args.out, args.overwrite)
+    options = dict(frames=args.frames, fps=args.fps, easing=args.easing)
+    check_request(None, args.image, keyframes, args.start, args.seeds, paste_back=args.paste_back, **options)
+    if args.paste_back:
+        require("faces", "--paste-back")
+    pipe = _pipeline(args)
+    check_request(pipe, args.image, keyframes, args.start, args.seeds, **options)
+    clip = animate(
+        pipe,
+        image=args.image,
+        to=keyframes,
+        from_attributes=args.start,
+        seeds=args.seeds,
+        seed=MORPH_SEED if args.seed is None else args.seed,
+        steps=args.steps,
+        cfg_scale=args.cfg_scale,
+        strength=args.strength,
+        align=not args.no_align,
+        paste_back=args.paste_back,
+        batch_size=args.batch_size,
+        **options,
+    )
+    out = clip.save(args.out, overwrite=args.overwrite)
+    report = clip.report
+    if report.get("note"):
+        print(f"note: {report['note']}")
+    print(
+        f"wrote {out} ({len(clip.frames)} frames at {clip.fps} fps, {clip.duration:.1f} s{_of_subject(pipe)}; "
+        f"made in {report['seconds']} s)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="facegen", description=facegen.__doc__, formatter_class=_Help)
     parser.add_argument("--version", action="version", version=f"facegen {facegen.__version__}")
@@ -602,7 +667,50 @@ def build_parser() -> argparse.ArgumentParser:
     )
     interp.add_argument("--frames", type=number(int, Bound(2)), default=8, help="frames from start to end")
     interp.set_defaults(func=cmd_interpolate)
-    for parser_ in (sample, edit, interp):
+    anim = _subparser(
+        sub, "animate", "a video of a face moving through attributes or between seeds (.mp4, .webm, .gif)"
+    )
+    _add_model_args(anim)
+    anim.add_argument("--image", help="a face photo: inverted once, every frame made from it (aligned like CelebA)")
+    anim.add_argument(
+        "--from-attributes", dest="start", metavar="ATTRIBUTES", help='a generated face\'s start, e.g. "Male=1"'
+    )
+    anim.add_argument(
+        "--to",
+        "--to-attributes",
+        dest="to",
+        metavar="ATTRIBUTES",
+        help='the first keyframe: what changes, e.g. "Smiling=1"',
+    )
+    anim.add_argument(
+        "--then",
+        action="append",
+        metavar="ATTRIBUTES",
+        help="a further keyframe, changed from the one before (repeatable)",
+    )
+    anim.add_argument("--seeds", type=_seed_list, metavar="A,B,...", help="move from one seed's face to the next")
+    anim.add_argument("--seed", type=SEED, help="the noise of a --from-attributes face (default: 20)")
+    anim.add_argument("--frames", type=number(int, Bound(2, 1000)), default=48, help="frames in the clip")
+    anim.add_argument("--fps", type=number(int, Bound(1, 120)), default=24, help="frames per second")
+    anim.add_argument(
+        "--easing", choices=["smoothstep", "cosine", "linear"], default="smoothstep", help="between keyframes"
+    )
+    anim.add_argument("--steps", type=COUNT, help="sampler steps (default: the model's sampler.steps)")
+    anim.add_argument("--cfg-scale", type=SCALE, help="guidance (default: a photo's edit setting, else the model's)")
+    anim.add_argument(
+        "--strength",
+        type=number(float, Bound(0, 1, low_open=True)),
+        help="--image: how far to invert (default: the edit's, measured per attribute)",
+    )
+    anim.add_argument("--no-align", action="store_true", help="--image: animate the photo's centre square as it is")
+    anim.add_argument(
+        "--paste-back", action="store_true", help="--image: the video shows the whole photo with the moving face"
+    )
+    anim.add_argument("--batch-size", type=COUNT, default=8, help="frames made at once")
+    anim.add_argument("--out", default="animation.mp4", help="the video: .mp4 (H.264), .webm (VP9) or .gif")
+    anim.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    anim.set_defaults(func=cmd_animate)
+    for parser_ in (sample, edit, interp, anim):
         parser_.add_argument("--subject", help="a person learned by `facegen personalize` (NAME.safetensors)")
 
     person = _subparser(sub, "personalize", "learn one person from 4-20 photos (textual inversion, LoRA, DreamBooth)")

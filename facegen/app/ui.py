@@ -1,4 +1,4 @@
-"""The web page (gradio): Generate, Edit, Interpolate and Model tabs over one :class:`FaceService`.
+"""The web page (gradio): Generate, Edit, Interpolate, Animate and Model tabs over one :class:`FaceService`.
 
 The page only turns widgets into service calls and results into pictures; every check lives in the service, and
 its one-line refusals are shown on the page as gradio errors.
@@ -202,6 +202,57 @@ def _interpolate_tab(service: FaceService, downloads: _Downloads) -> None:
     button.click(run, [seed_a, seed_b, start, end, frames], [animation, strip], concurrency_limit=1)
 
 
+def _animate_tab(service: FaceService, downloads: _Downloads) -> None:
+    with gr.Row():
+        with gr.Column(scale=1):
+            photo = gr.File(label="Photo of a face (optional: else a generated face)", elem_id="animate-photo")
+            start = gr.Textbox(label="From attributes (no photo)", placeholder="Male=1", elem_id="animate-from")
+            to = gr.Textbox(label="To", value="Smiling=1", placeholder="Smiling=1", elem_id="animate-to")
+            then = gr.Textbox(label="Then (optional)", placeholder="Young=0", elem_id="animate-then")
+            seeds = gr.Textbox(
+                label="Or seeds (no photo, no To)",
+                placeholder="1,2,3",
+                info="from one face to the next",
+                elem_id="animate-seeds",
+            )
+            with gr.Row():
+                frames = gr.Slider(2, service.limits.max_animation_frames, value=16, step=1, label="Frames")
+                fps = gr.Slider(1, 30, value=12, step=1, label="Frames per second")
+            paste_back = gr.Checkbox(label="Show the whole photo (paste the face back)", elem_id="animate-paste")
+            button = gr.Button("Animate", variant="primary", elem_id="animate")
+        with gr.Column(scale=2):
+            video = gr.Video(label="Animation", elem_id="animation-video", interactive=False, autoplay=True, loop=True)
+            note = gr.Markdown(elem_id="animate-note")
+            download = gr.File(label="Download the video (MP4)", elem_id="animate-download")
+
+    def run(upload, start_text, to_text, then_text, seeds_text, n, rate, paste, progress=gr.Progress()):
+        progress(0, desc="animating")
+        image = None
+        if upload is not None:
+            path = Path(upload)
+            with open(path, "rb") as handle:  # never more than the limit in memory: read_image refuses the rest
+                image = _run(service.read_image, handle.read(service.limits.max_upload_bytes + 1), path.name)
+        if then_text and not to_text:
+            raise gr.Error("Then needs To first (the first change)", print_exception=False)
+        keyframes = [text for text in (to_text, then_text) if text]
+        if seeds_text and image is None and not start_text:
+            keyframes = []  # seeds alone: the To box's default does not apply
+        clip = _run(
+            service.animate, image, keyframes, start_text or None, seeds_text or None, n, rate, paste_back=paste
+        )
+        path = downloads.write(clip.encode(".mp4"), "animation.mp4")
+        made = f"*{len(clip.frames)} frames at {clip.fps} fps ({clip.duration:.1f} s); {clip.report['seconds']} s*"
+        return path, made, path
+
+    button.click(
+        run,
+        [photo, start, to, then, seeds, frames, fps, paste_back],
+        [video, note, download],
+        concurrency_limit=1,
+        api_name="animate",
+    )
+
+
 def _model_tab(info: dict[str, Any]) -> None:
     rows = "\n".join(
         f"| {key} | {info[key]} |"
@@ -225,6 +276,8 @@ def build_ui(service: FaceService) -> gr.Blocks:
             _edit_tab(service, downloads)
         with gr.Tab("Interpolate", id="interpolate-tab"):
             _interpolate_tab(service, downloads)
+        with gr.Tab("Animate", id="animate-tab"):
+            _animate_tab(service, downloads)
         with gr.Tab("Model", id="model-tab"):
             _model_tab(info)
     return page.queue(default_concurrency_limit=1, max_size=service.limits.max_waiting * 4)

