@@ -231,7 +231,7 @@ class Trainer:
         if self.accelerator.num_processes == 1:  # the model is not wrapped
             return torch.compile(self.objective.loss, **options)
         compiled_model = torch.compile(self.model, **options)
-        return lambda model, images, cond: self.objective.loss(compiled_model, images, cond)
+        return lambda model, images, cond, **kw: self.objective.loss(compiled_model, images, cond, **kw)
 
     def plan(self, step: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The rows and mirror flags of ``step``: a pure function of the step (the prefetch thread runs it ahead),
@@ -402,9 +402,8 @@ class Trainer:
             with acc.no_sync(self.model) if k < accum - 1 else contextlib.nullcontext():
                 with acc.autocast():
                     part_cond = None if cond is None else cond.map(lambda v: v[part])
-                    loss = self.loss_fn(self.model, images[part], part_cond)
-                    auxiliary, self.auxiliary_terms = self.unwrapped.auxiliary_loss()
-                    loss = (loss + auxiliary) / accum
+                    loss, self.auxiliary_terms = self.loss_fn(self.model, images[part], part_cond, return_parts=True)
+                    loss = loss / accum
                 acc.backward(loss)
             total += loss.detach()
         if cfg.train.grad_clip > 0:
