@@ -17,11 +17,15 @@ from torch import nn
 
 Auxiliary = tuple[torch.Tensor | float, dict[str, torch.Tensor]]
 NO_AUXILIARY: Auxiliary = (0.0, {})
+Output = torch.Tensor | tuple[torch.Tensor, torch.Tensor | float, dict[str, torch.Tensor]]  # with return_aux
 
 
 class Backbone(nn.Module):
     cond_embedder: nn.Module | None  # set by each backbone (a class default would hide the registered module)
     channels_last = False  # convolutional backbones run faster on CUDA with channels-last tensors
+    two_time = False  # built with a second time input r
+    image_size: int  # the [B, in_channels, image_size, image_size] inputs it was built for
+    in_channels: int
 
     def embed_condition(self, how: str, cond: Any, return_aux: bool) -> tuple[Any, Auxiliary]:
         """``cond_embedder.<how>(cond)`` (``"__call__"``: the pooled vector; ``"embed"``: tokens, mask, vector) and
@@ -32,9 +36,13 @@ class Backbone(nn.Module):
             return getattr(embedder, how)(cond, return_aux=True)
         return getattr(embedder, how)(cond), NO_AUXILIARY
 
-    def check_second_time(self, two_time: bool, r: torch.Tensor | None) -> None:
-        if r is not None and not two_time:
-            raise ValueError(f"this {type(self).__name__} was built without two_time: it takes no second time r")
+    def check_inputs(self, x: torch.Tensor, r: torch.Tensor | None) -> None:
+        """Fail with the sizes named (not deep inside a layer); r only for a net built two-time."""
+        name, size = type(self).__name__, self.image_size
+        if x.shape[1:] != (self.in_channels, size, size):
+            raise ValueError(f"{name} built for [B, {self.in_channels}, {size}, {size}] inputs, got {list(x.shape)}")
+        if r is not None and not self.two_time:
+            raise ValueError(f"this {name} was built without two_time: it takes no second time r")
 
 
 def with_auxiliary(prediction: torch.Tensor, auxiliary: Auxiliary, return_aux: bool):

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from facegen.conditioning import Condition
@@ -193,6 +193,7 @@ class DiT(Backbone):
         self._initialize_weights()
         # Assigned after initialisation: an embedder brings its own init, which the DiT must not overwrite.
         self.cond_embedder = cond_embedder
+        self.two_time = two_time
         self.r_embedder = TimestepEmbedder(hidden_size) if two_time else None
         for layer in (self.r_embedder.mlp[0], self.r_embedder.mlp[2]) if two_time else ():
             nn.init.normal_(layer.weight, std=0.02)
@@ -234,23 +235,12 @@ class DiT(Backbone):
         patches = tokens.reshape(tokens.shape[0], g, g, p, p, channels)
         return patches.permute(0, 5, 1, 3, 2, 4).reshape(tokens.shape[0], channels, g * p, g * p)
 
-    def forward(
-        self,
-        x: torch.Tensor,
-        t: torch.Tensor,
-        cond: Condition | None = None,
-        r: torch.Tensor | None = None,
-        return_aux: bool = False,
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | float, dict[str, torch.Tensor]]:
-        if x.shape[1:] != (self.in_channels, self.image_size, self.image_size):
-            raise ValueError(
-                f"DiT built for [B, {self.in_channels}, {self.image_size}, {self.image_size}] inputs, "
-                f"got {list(x.shape)}"
-            )
+    def forward(self, x: Tensor, t: Tensor, cond: Condition | None = None, r: Tensor | None = None, return_aux=False):
+        """-> prediction shaped like x; with ``return_aux`` (prediction, auxiliary loss, parts): see Backbone."""
+        self.check_inputs(x, r)
         tokens = self.patchify(x)
         if self.pos_embed is not None:
             tokens = tokens + self.pos_embed
-        self.check_second_time(self.r_embedder is not None, r)
         c = self.t_embedder(t)
         if self.r_embedder is not None:
             c = c + self.r_embedder(t if r is None else r)

@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-import torch
 from diffusers import UNet2DConditionModel, UNet2DModel
-from torch import nn
+from torch import Tensor, nn
 
 from facegen.conditioning import Condition
 from facegen.models.backbone import NO_AUXILIARY, Backbone, with_auxiliary
@@ -92,20 +91,9 @@ class UNet(Backbone):
         self.cond_embedder = cond_embedder
         self.two_time = two_time
 
-    def forward(
-        self,
-        x: torch.Tensor,
-        t: torch.Tensor,
-        cond: Condition | None = None,
-        r: torch.Tensor | None = None,
-        return_aux: bool = False,
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | float, dict[str, torch.Tensor]]:
-        if x.shape[1:] != (self.in_channels, self.image_size, self.image_size):
-            raise ValueError(
-                f"UNet built for [B, {self.in_channels}, {self.image_size}, {self.image_size}] inputs, "
-                f"got {list(x.shape)}"
-            )
-        self.check_second_time(self.two_time, r)
+    def forward(self, x: Tensor, t: Tensor, cond: Condition | None = None, r: Tensor | None = None, return_aux=False):
+        """-> prediction shaped like x; with ``return_aux`` (prediction, auxiliary loss, parts): see Backbone."""
+        self.check_inputs(x, r)
         timesteps = t * 1000  # diffusers' sinusoidal time embedding is tuned for DDPM's [0, 1000] step range
         second = (t if r is None else r) * 1000 if self.two_time else None
         if self.cond_embedder is None:

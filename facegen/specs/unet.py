@@ -35,6 +35,10 @@ UNET_PRESETS: dict[str, UNetPreset] = {
     "base": UNetPreset(64, (1, 2, 4, 8), 2, (16, 8), 64),
 }
 
+# LoRA's defaults: diffusers' attention (self and cross) and feed-forward, the transformer's 1x1 in/out, ResNet convs.
+LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0", "ff.net.0.proj", "ff.net.2")
+LORA_TARGETS += ("proj_in", "proj_out", "conv1", "conv2")
+
 UNET = register_backbone(
     BackboneSpec(
         name="unet",
@@ -43,19 +47,7 @@ UNET = register_backbone(
         sizes=tuple(UNET_PRESETS),
         bounds={f.name: POSITIVE for f in UNetOptions.__dataclass_fields__.values()},
         two_time=True,
-        # diffusers' attention (self and cross), its feed-forward, the transformer's 1x1 in/out and the ResNet convs.
-        lora_targets=(
-            "to_q",
-            "to_k",
-            "to_v",
-            "to_out.0",
-            "ff.net.0.proj",
-            "ff.net.2",
-            "proj_in",
-            "proj_out",
-            "conv1",
-            "conv2",
-        ),  # fmt: skip
+        lora_targets=LORA_TARGETS,
         flat_keys=True,
     )
 )

@@ -25,20 +25,20 @@ TOY = BackboneSpec(name="toy", label="Toy", options=ToyOptions, sizes=("tiny",),
 class ToyNet(Backbone):
     """Two convolutions with the time added in between; unconditional (no embedder), one time."""
 
-    def __init__(self, in_channels: int, width: int) -> None:
+    def __init__(self, image_size: int, in_channels: int, width: int) -> None:
         super().__init__()
-        self.cond_embedder = None
+        self.cond_embedder, self.in_channels, self.image_size = None, in_channels, image_size
         self.inp, self.out = nn.Conv2d(in_channels, width, 3, padding=1), nn.Conv2d(width, in_channels, 3, padding=1)
         self.time = nn.Linear(1, width)
 
     def forward(self, x, t, cond=None, r=None, return_aux=False):
-        self.check_second_time(False, r)
+        self.check_inputs(x, r)
         h = torch.nn.functional.silu(self.inp(x) + self.time(t[:, None].to(x.dtype))[:, :, None, None])
         return with_auxiliary(self.out(h), NO_AUXILIARY, return_aux)
 
 
 def build_toy(*, image_size, in_channels, cond_embedder=None, size="tiny", width=8, grad_checkpointing=False):
-    return ToyNet(in_channels, width)
+    return ToyNet(image_size, in_channels, width)
 
 
 @pytest.fixture
