@@ -253,8 +253,8 @@ _OPTION_SECTION: dict[str, str] = {}  # an older flat key -> its backbone's sect
 def _resolved_fields(options: type) -> list[tuple[str, Any, Any]]:
     """(name, resolved type, dataclass field) of an options dataclass, for make_dataclass."""
     hints = typing.get_type_hints(options)
-    return [(f.name, hints[f.name], field(default=f.default, default_factory=f.default_factory)) for f in
-            dataclasses.fields(options)]  # fmt: skip
+    fields = dataclasses.fields(options)
+    return [(f.name, hints[f.name], field(default=f.default, default_factory=f.default_factory)) for f in fields]
 
 
 def _rebuild_sections() -> None:
