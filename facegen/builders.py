@@ -10,6 +10,7 @@ import torch.nn as nn
 from facegen.conditioning.kinds import kind_of
 from facegen.config import MODEL_SECTIONS, Config
 from facegen.models import build_model, model_options
+from facegen.specs import backbone_spec, objective_spec
 
 
 def autoencoder_from_config(cfg: Config, device=None):
@@ -31,13 +32,12 @@ def embedder_from_config(cfg: Config, in_channels: int, image_size: int) -> nn.M
     kind = kind_of(cfg)
     if not kind.conditional:
         return None
-    dim = cfg.conditioning.dim or 256
-    with_tokens = cfg.model.name != "dit"  # the DiT takes only the pooled vector; token layers would get no grads
-    if cfg.model.name == "dit":  # the DiT adds the pooled vector to its timestep embedding: same width
-        from facegen.models.dit import DIT_PRESETS
-
-        dim = cfg.model.dit.hidden_size or DIT_PRESETS[cfg.model.size].hidden_size
-    return kind.embedder(dim, in_channels, image_size, with_tokens)
+    spec = backbone_spec(cfg.model.name)
+    # A vector-only backbone (the DiT) takes only the pooled vector: token layers would get no gradients.
+    with_tokens = not spec.vector_only
+    # A backbone may need its own width (the DiT adds the vector to its timestep embedding: its hidden size).
+    width = spec.conditioning_width and spec.conditioning_width(getattr(cfg.model, spec.name), cfg.model.size)
+    return kind.embedder(width or cfg.conditioning.dim or 256, in_channels, image_size, with_tokens)
 
 
 def model_config_options(cfg: Config) -> dict[str, Any]:
@@ -63,6 +63,8 @@ def model_from_config(cfg: Config, autoencoder=None) -> nn.Module:
         autoencoder = autoencoder_from_config(cfg)
     channels, size, _ = latent_shape(autoencoder, cfg.data.image_size)
     options = {key.rpartition(".")[2]: value for key, value in model_config_options(cfg).items() if value is not None}
+    if objective_spec(cfg.objective.name).two_time:  # the objective trains net(x, t, cond, r): r is embedded too
+        options["two_time"] = True
     return build_model(
         cfg.model.name,
         image_size=size,
@@ -76,12 +78,9 @@ def objective_from_config(cfg: Config):
     from facegen.objectives import build_objective
 
     oc, sc = cfg.objective, cfg.sampler
-    if oc.name == "rectified_flow":
-        options = dict(
-            time_sampling=oc.time_sampling, logit_mean=oc.logit_mean, logit_std=oc.logit_std, rtol=sc.rtol, atol=sc.atol
-        )
-    else:
-        options = dict(schedule=oc.schedule, num_train_timesteps=oc.num_train_timesteps, eta=sc.eta)
+    spec = objective_spec(oc.name)  # its own objective.<key>s and the sampler.<key>s it takes, nothing else
+    options = {f.name: getattr(oc, f.name) for f in dataclasses.fields(spec.options)}
+    options |= {key: getattr(sc, key) for key in spec.sampler_options}
     if oc.prediction is not None:
         options["prediction"] = oc.prediction
     return build_objective(oc.name, **options)

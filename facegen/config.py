@@ -18,8 +18,12 @@ from typing import Any, Literal
 import yaml
 
 from facegen.conditioning_names import CONDITIONING_TYPES
-from facegen.objective_names import ALL_SAMPLERS, OBJECTIVE_CHOICES, default_sampler, sampler_problem
+from facegen.objective_names import default_sampler
+from facegen.specs import BACKBONES, OBJECTIVES, all_samplers, on_change, sampler_problem
+from facegen.specs.dit import DiTOptions  # noqa: F401  (the backbones' options live with their specs)
+from facegen.specs.unet import UNetOptions  # noqa: F401
 from facegen.utils import strict_yaml
+from facegen.utils.bounds import NON_NEGATIVE, POSITIVE, PROBABILITY, Bound
 
 
 class ConfigError(ValueError):
@@ -43,51 +47,21 @@ class DataConfig:
     download: bool = False
 
 
-@dataclass
-class DiTOptions:
-    """``model.dit``: options of the DiT backbone (unused while ``model.name`` is another backbone)."""
-
-    patch_size: int = 2
-    pos_embed: Literal["sincos", "learned", "none"] = "sincos"
-    rope: bool = True
-    qk_norm: bool = False
-    long_skip: bool = False  # U-ViT long skips between mirrored blocks
-    # Explicit overrides of the size preset (null = the preset's value).
-    hidden_size: int | None = None
-    depth: int | None = None
-    num_heads: int | None = None
-    mlp_dim: int | None = None
-
-
-@dataclass
-class UNetOptions:
-    """``model.unet``: options of the UNet backbone; each overrides the size preset (null = the preset's value)."""
-
-    base_channels: int | None = None
-    channel_mult: list[int] | None = None
-    layers_per_block: int | None = None
-    attention_resolutions: list[int] | None = None
-    head_dim: int | None = None
-
-
-@dataclass
 class ModelConfig:
-    """Keys every backbone shares, then one section per backbone; only ``model.<name>``'s section is built.
+    """Keys every backbone shares, then one section per registered backbone (``facegen.specs``); only
+    ``model.<name>``'s section is built. A dataclass made from the registry by :func:`_rebuild_sections`.
 
-    Older configs kept every backbone's options flat (``model.patch_size``); they still load (see
+    Older configs kept the shipped backbones' options flat (``model.patch_size``); they still load (see
     :func:`_nest_model_keys`) and are saved in this nested form.
     """
 
-    name: str = "dit"
-    size: str = "small"
-    grad_checkpointing: bool = False
-    dit: DiTOptions = field(default_factory=DiTOptions)
-    unet: UNetOptions = field(default_factory=UNetOptions)
 
-
-# Backbone section of each backbone-specific option; every option belongs to exactly one backbone.
-MODEL_SECTIONS: dict[str, type] = {"dit": DiTOptions, "unet": UNetOptions}
-_OPTION_SECTION: dict[str, str] = {f.name: s for s, cls in MODEL_SECTIONS.items() for f in dataclasses.fields(cls)}
+# The keys every backbone shares (a builder takes those it accepts besides its own section).
+_SHARED_MODEL_KEYS: list[tuple[str, type, Any]] = [
+    ("name", str, "dit"),
+    ("size", str, "small"),
+    ("grad_checkpointing", bool, False),
+]
 
 
 @dataclass
@@ -116,17 +90,9 @@ class ConditioningConfig:
     semantic_attribute_weight: float = 0.1
 
 
-@dataclass
 class ObjectiveConfig:
-    name: Literal["rectified_flow", "ddpm"] = "rectified_flow"
-    prediction: str | None = None  # null: velocity (flow) or eps (ddpm); facegen.objective_names lists them
-    # rectified_flow
-    time_sampling: Literal["uniform", "logit_normal"] = "logit_normal"
-    logit_mean: float = 0.0
-    logit_std: float = 1.0
-    # ddpm
-    schedule: Literal["linear", "cosine"] = "linear"
-    num_train_timesteps: int = 1000
+    """``objective.name``, ``objective.prediction`` (null: the objective's first), then every registered objective's
+    options, flat (``objective.schedule``, ``objective.time_sampling``); only the named objective's are used."""
 
 
 @dataclass
@@ -189,9 +155,9 @@ class Config:
     seed: int = 0
     data: DataConfig = field(default_factory=DataConfig)
     autoencoder: AutoencoderConfig = field(default_factory=AutoencoderConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: ModelConfig = field(default_factory=lambda: ModelConfig())  # the current registry's class
     conditioning: ConditioningConfig = field(default_factory=ConditioningConfig)
-    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    objective: ObjectiveConfig = field(default_factory=lambda: ObjectiveConfig())
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
@@ -204,38 +170,14 @@ class Config:
         return dataclasses.asdict(self)
 
 
-@dataclass(frozen=True)
-class Bound:
-    """An allowed numeric range; the error message prints it."""
-
-    low: float | None = None
-    high: float | None = None
-    high_open: bool = False  # high itself is not allowed
-    low_open: bool = False
-
-    def admits(self, value: float) -> bool:
-        above = self.low is None or (value > self.low if self.low_open else value >= self.low)
-        below = self.high is None or (value < self.high if self.high_open else value <= self.high)
-        return above and below
-
-    def __str__(self) -> str:
-        low, high = (int(x) if x is not None and x == int(x) else x for x in (self.low, self.high))
-        if high is None:
-            return f"{'>' if self.low_open else '>='} {low}"
-        return f"in {'(' if self.low_open else '['}{low}, {high}{')' if self.high_open else ']'}"
-
-
-POSITIVE, NON_NEGATIVE, PROBABILITY = Bound(1), Bound(0), Bound(0, 1, high_open=True)
-# Every numeric key with a limit (null stays allowed where the type allows it); list keys bound each item.
-BOUNDS: dict[str, Bound] = {
+# Every numeric key with a limit (null stays allowed where the type allows it); list keys bound each item. The
+# backbones' and objectives' own keys are added from their specs (model.dit.patch_size, objective.logit_std).
+_FIXED_BOUNDS: dict[str, Bound] = {
     "seed": Bound(0, 2**32 - 1),
     "data.image_size": Bound(8, 4096),
     "data.crop": POSITIVE,
     "data.max_images": POSITIVE,
     "data.num_workers": NON_NEGATIVE,
-    **{f"model.dit.{k}": POSITIVE for k in ("patch_size", "hidden_size", "depth", "num_heads", "mlp_dim")},
-    **{f"model.unet.{k}": POSITIVE for k in ("base_channels", "layers_per_block", "head_dim", "channel_mult")},
-    "model.unet.attention_resolutions": POSITIVE,
     "conditioning.cfg_dropout": PROBABILITY,
     "conditioning.max_mask_rate": Bound(0, 1),
     "conditioning.dim": POSITIVE,
@@ -245,8 +187,6 @@ BOUNDS: dict[str, Bound] = {
     "conditioning.semantic_dropout": PROBABILITY,
     "conditioning.semantic_kl_weight": NON_NEGATIVE,
     "conditioning.semantic_attribute_weight": NON_NEGATIVE,
-    "objective.logit_std": Bound(0, low_open=True),
-    "objective.num_train_timesteps": Bound(2),
     "sampler.steps": POSITIVE,
     "sampler.cfg_scale": NON_NEGATIVE,
     "sampler.eta": Bound(0, 1),
@@ -275,9 +215,7 @@ BOUNDS: dict[str, Bound] = {
     "eval.max_reference_images": POSITIVE,
     "eval.steps": POSITIVE,
 }
-# Size presets of each backbone (facegen.models holds the presets; a test keeps these names in step without
-# making config loading import torch).
-MODEL_SIZES = {"dit": ("tiny", "small", "base", "large"), "unet": ("tiny", "small", "base")}
+BOUNDS: dict[str, Bound] = {}  # filled (in place) by _rebuild_sections
 # A run name is a folder name: no separators, no leading dot (".." or ".x" would write beside or above the run).
 PLAIN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=,@-]*")
 
@@ -308,7 +246,51 @@ def _check_numbers(tree: dict[str, Any], prefix: str = "") -> None:
                 raise ConfigError(f"{key}={value}: {what}must be {bound}{' (or null)' if key in _NULLABLE else ''}")
 
 
-_NULLABLE = _nullable_keys()
+_NULLABLE: set[str] = set()  # filled (in place) by _rebuild_sections
+MODEL_SECTIONS: dict[str, type] = {}  # backbone name -> its options dataclass (the model.<name> section)
+_OPTION_SECTION: dict[str, str] = {}  # an older flat key -> its backbone's section (model.patch_size -> dit)
+
+
+def _resolved_fields(options: type) -> list[tuple[str, Any, Any]]:
+    """(name, resolved type, dataclass field) of an options dataclass, for make_dataclass."""
+    hints = typing.get_type_hints(options)
+    fields = dataclasses.fields(options)
+    return [(f.name, hints[f.name], field(default=f.default, default_factory=f.default_factory)) for f in fields]
+
+
+def _rebuild_sections() -> None:
+    """Remake ``ModelConfig`` and ``ObjectiveConfig`` (and the bounds, nullable keys and flat keys) from the
+    registered backbone and objective specs: a newly registered name is a valid config at once."""
+    global ModelConfig, ObjectiveConfig
+    shared = [(name, kind, field(default=default)) for name, kind, default in _SHARED_MODEL_KEYS]
+    sections = [(name, spec.options, field(default_factory=spec.options)) for name, spec in BACKBONES.items()]
+    ModelConfig = _made("ModelConfig", shared + sections, ModelConfig.__doc__)
+    objective: dict[str, tuple[str, Any, Any]] = {}
+    for spec in OBJECTIVES.values():  # keys two objectives share (same type and default) appear once
+        objective |= {f[0]: f for f in _resolved_fields(spec.options) if f[0] not in objective}
+    named = [("name", str, field(default=next(iter(OBJECTIVES)))), ("prediction", str | None, field(default=None))]
+    ObjectiveConfig = _made("ObjectiveConfig", named + list(objective.values()), ObjectiveConfig.__doc__)
+    BOUNDS.clear()
+    BOUNDS.update(_FIXED_BOUNDS)
+    BOUNDS.update({f"model.{s.name}.{k}": b for s in BACKBONES.values() for k, b in s.bounds.items()})
+    BOUNDS.update({f"objective.{k}": b for s in OBJECTIVES.values() for k, b in s.bounds.items()})
+    _NULLABLE.clear()
+    _NULLABLE.update(_nullable_keys())
+    MODEL_SECTIONS.clear()
+    MODEL_SECTIONS.update({name: spec.options for name, spec in BACKBONES.items()})
+    _OPTION_SECTION.clear()
+    for spec in (s for s in BACKBONES.values() if s.flat_keys):
+        _OPTION_SECTION.update({f.name: spec.name for f in dataclasses.fields(spec.options)})
+
+
+def _made(name: str, fields: list[tuple[str, Any, Any]], doc: str | None) -> type:
+    cls = dataclasses.make_dataclass(name, fields)
+    cls.__module__, cls.__doc__ = __name__, doc
+    return cls
+
+
+_rebuild_sections()
+on_change(_rebuild_sections)
 
 
 def _coerce(value: Any, annotation: Any, key: str) -> Any:
@@ -451,16 +433,24 @@ def validate(cfg: Config) -> Config:
     if cfg.conditioning.type not in CONDITIONING_TYPES:  # the registered kinds' names (facegen.conditioning.kinds)
         raise ConfigError(f"conditioning.type: {cfg.conditioning.type!r} is not one of {CONDITIONING_TYPES}")
     _check_numbers(cfg.to_dict())
+    backbone = BACKBONES.get(cfg.model.name)
+    if backbone is None:
+        raise ConfigError(f"model.name={cfg.model.name!r}: choose one of {list(BACKBONES)}")
+    if cfg.objective.name not in OBJECTIVES:
+        raise ConfigError(f"objective.name: {cfg.objective.name!r} is not one of {list(OBJECTIVES)}")
+    objective = OBJECTIVES[cfg.objective.name]
+    options = getattr(cfg.model, backbone.name)
+    problem = backbone.check and backbone.check(options, cfg.data.image_size // LATENT_FACTOR[cfg.autoencoder.name])
     checks = [
+        (not problem, problem),
         (
-            cfg.model.name != "dit"
-            or (cfg.data.image_size // LATENT_FACTOR[cfg.autoencoder.name]) % cfg.model.dit.patch_size == 0,
-            "data.image_size (divided by the autoencoder's downsampling) must be divisible by model.dit.patch_size",
+            cfg.model.size in backbone.sizes,
+            f"model.size={cfg.model.size!r}: {cfg.model.name} sizes are {list(backbone.sizes)}",
         ),
-        (cfg.model.name in MODEL_SIZES, f"model.name={cfg.model.name!r}: choose one of {list(MODEL_SIZES)}"),
         (
-            cfg.model.size in MODEL_SIZES.get(cfg.model.name, (cfg.model.size,)),
-            f"model.size={cfg.model.size!r}: {cfg.model.name} sizes are {list(MODEL_SIZES.get(cfg.model.name, ()))}",
+            not objective.two_time or backbone.two_time,
+            f"objective.name={objective.name!r} trains net(x, t, cond, r) with a second time r, which the "
+            f"{backbone.name} backbone does not take",
         ),
         (cfg.train.min_lr <= cfg.train.lr, "train.min_lr must lie in [0, train.lr]"),
         (
@@ -490,21 +480,21 @@ def validate(cfg: Config) -> Config:
             f"eval.metrics must be a subset of {list(ALL_METRICS)} containing eval.best_metric; "
             f"got metrics={cfg.eval.metrics}, best_metric={cfg.eval.best_metric!r}"
         )
-    pairs = OBJECTIVE_CHOICES[cfg.objective.name]
-    if cfg.objective.prediction not in (None, *pairs["prediction"]):
+    if cfg.objective.prediction not in (None, *objective.predictions):
         raise ConfigError(
             f"objective.prediction={cfg.objective.prediction!r} does not go with objective.name="
-            f"{cfg.objective.name!r}; choose one of {list(pairs['prediction'])}"
+            f"{cfg.objective.name!r}; choose one of {list(objective.predictions)}"
         )
-    if cfg.sampler.name is not None and cfg.sampler.name not in ALL_SAMPLERS:
-        raise ConfigError(f"sampler.name: {cfg.sampler.name!r} is not one of {list(ALL_SAMPLERS)} (or null)")
+    if cfg.sampler.name is not None and cfg.sampler.name not in all_samplers():
+        raise ConfigError(f"sampler.name: {cfg.sampler.name!r} is not one of {list(all_samplers())} (or null)")
     if cfg.sampler.name is not None and sampler_problem(cfg.objective.name, cfg.sampler.name):
         raise ConfigError(
             f"sampler.name={cfg.sampler.name!r} does not go with objective.name={cfg.objective.name!r}; "
-            f"choose one of {list(pairs['sampler'])}"
+            f"choose one of {list(objective.samplers)}"
         )
-    if cfg.sampler.eta and cfg.objective.name != "ddpm":
-        raise ConfigError(f"sampler.eta={cfg.sampler.eta}: DDIM's noise, only for objective.name='ddpm' (or 0)")
+    if cfg.sampler.eta and "eta" not in objective.sampler_options:
+        owners = " or ".join(repr(s.name) for s in OBJECTIVES.values() if "eta" in s.sampler_options)
+        raise ConfigError(f"sampler.eta={cfg.sampler.eta}: DDIM's noise, only for objective.name={owners} (or 0)")
     return cfg
 
 

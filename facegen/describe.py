@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from facegen.config import Config
+from facegen.specs import backbone_spec
 
 
 def backbone(cfg: Config) -> str:
     """``UNet-small``, ``DiT-small/2`` (the DiT's patch size after the slash)."""
-    name = {"dit": "DiT", "unet": "UNet"}.get(cfg.model.name, cfg.model.name)
-    patch = f"/{cfg.model.dit.patch_size}" if cfg.model.name == "dit" else ""
-    return f"{name}-{cfg.model.size}{patch}"
+    spec = backbone_spec(cfg.model.name)
+    suffix = spec.describe(getattr(cfg.model, spec.name)) if spec.describe else ""
+    return f"{spec.label or spec.name}-{cfg.model.size}{suffix}"
 
 
 def space(cfg: Config) -> str:

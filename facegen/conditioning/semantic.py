@@ -27,6 +27,9 @@ import torch.nn.functional as F
 from facegen.conditioning.condition import Condition
 from facegen.data.attributes import CELEBA_ATTRIBUTES
 
+Auxiliary = tuple[torch.Tensor | float, dict[str, torch.Tensor]]  # (loss, parts), as facegen.models.backbone's
+NO_AUXILIARY: Auxiliary = (0.0, {})
+
 
 class SemanticEncoder(nn.Module):
     """[B, C, S, S] in model space -> posterior (mean, logvar) [B, dim]; ``head`` reads 40 attribute logits."""
@@ -84,29 +87,35 @@ class SemanticEmbedder(nn.Module):
         self.dropout, self.kl_weight, self.attribute_weight = dropout, kl_weight, attribute_weight
         self.to_vector = nn.Sequential(nn.Linear(encoder.dim, self.dim), nn.SiLU(), nn.Linear(self.dim, self.dim))
         self.to_token = nn.Linear(encoder.dim, self.dim) if with_tokens else None
-        self._posterior: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+
+    returns_auxiliary = True  # vector/embed(cond, return_aux=True) also return the training terms they computed
 
     def code(self, cond: Condition) -> tuple[torch.Tensor, torch.Tensor] | None:
         """(code [B, dim], present [B] bool) from ``cond.semantic``, else by encoding ``cond.reference``."""
+        return self._code(cond, return_aux=False)[0]
+
+    def _code(self, cond: Condition, return_aux: bool) -> tuple[tuple[torch.Tensor, torch.Tensor] | None, Auxiliary]:
+        """The code and, with ``return_aux`` in training, the :meth:`regularizer` of that batch's posterior."""
         if cond.semantic is not None:
             code = cond.semantic.float()
-            return code, code.abs().amax(dim=-1) > 0
+            return (code, code.abs().amax(dim=-1) > 0), NO_AUXILIARY
         if cond.reference is None:
-            return None
+            return None, NO_AUXILIARY
         present = cond.reference.flatten(1).abs().amax(dim=-1) > 0
         mean, logvar = self.encoder(cond.reference)
         if not self.training:
-            return mean, present
-        # Training: a reparameterised sample; the posterior is kept for regularizer().
-        self._posterior = (mean, logvar, cond.attributes)
+            return (mean, present), NO_AUXILIARY
+        # Training: a reparameterised sample, regularised by the same call's posterior.
         code = mean + torch.randn_like(mean) * (0.5 * logvar).exp()
         keep = torch.rand(len(code), device=code.device) >= self.dropout
-        return code, present & keep
+        auxiliary = self.regularizer(mean, logvar, cond.attributes) if return_aux else NO_AUXILIARY
+        return (code, present & keep), auxiliary
 
-    def vector(self, cond: Condition) -> torch.Tensor:
+    def vector(self, cond: Condition, return_aux: bool = False) -> torch.Tensor | tuple[torch.Tensor, Auxiliary]:
         vector = self.base.embed(cond)[2]
-        resolved = self.code(cond)
-        return vector if resolved is None else self._add_code(vector, *resolved)
+        resolved, auxiliary = self._code(cond, return_aux)
+        vector = vector if resolved is None else self._add_code(vector, *resolved)
+        return (vector, auxiliary) if return_aux else vector
 
     forward = vector
 
@@ -120,24 +129,24 @@ class SemanticEmbedder(nn.Module):
         dtype = vector.dtype
         return vector + self.to_vector(code.to(dtype)) * present[:, None].to(dtype)
 
-    def embed(self, cond: Condition) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def embed(self, cond: Condition, return_aux: bool = False):
+        """(tokens, mask, vector); with ``return_aux`` ((tokens, mask, vector), (loss, parts))."""
         if self.to_token is None:
             raise RuntimeError("this SemanticEmbedder was built with_tokens=False (for a vector-only backbone)")
         tokens, mask, vector = self.base.embed(cond)
-        resolved = self.code(cond)
-        if resolved is None:
-            return tokens, mask, vector
-        code, present = resolved
-        vector = self._add_code(vector, code, present)
-        token = self.to_token(code.to(tokens.dtype))[:, None]
-        return torch.cat([tokens, token], dim=1), torch.cat([mask, present[:, None]], dim=1), vector
+        resolved, auxiliary = self._code(cond, return_aux)
+        if resolved is not None:
+            code, present = resolved
+            vector = self._add_code(vector, code, present)
+            token = self.to_token(code.to(tokens.dtype))[:, None]
+            tokens, mask = torch.cat([tokens, token], dim=1), torch.cat([mask, present[:, None]], dim=1)
+        return ((tokens, mask, vector), auxiliary) if return_aux else (tokens, mask, vector)
 
-    def regularizer(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """KL to N(0, I) plus attribute BCE on the visible (not hidden) attributes of the last training batch."""
-        if self._posterior is None:
-            raise RuntimeError("regularizer() needs a training forward pass with cond.reference first")
-        mean, logvar, attributes = self._posterior
-        self._posterior = None
+    def regularizer(
+        self, mean: torch.Tensor, logvar: torch.Tensor, attributes: torch.Tensor | None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """KL of the posterior N(mean, exp(logvar)) to N(0, I) plus attribute BCE on the visible (not hidden)
+        attributes: the training terms of one batch, with their parts for the logs."""
         kl = 0.5 * (mean.square() + logvar.exp() - 1 - logvar).sum(dim=-1).mean()
         loss = self.kl_weight * kl
         parts = {"semantic_kl": kl.detach()}

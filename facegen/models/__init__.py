@@ -1,4 +1,5 @@
-"""Denoising backbones behind one interface, ``net(x, t, cond=None) -> prediction`` shaped like x, built by name.
+"""Denoising backbones behind one interface, ``net(x, t, cond=None, r=None) -> prediction`` shaped like x, built by
+name (each has its torch-free spec in ``facegen.specs``).
 
 net = build_model("dit", image_size=32, size="tiny", patch_size=2)
 """

@@ -9,38 +9,23 @@ never look inside the condition.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from facegen.conditioning import Condition
-from facegen.models.backbone import Backbone
+from facegen.models.backbone import NO_AUXILIARY, Backbone, with_auxiliary
 from facegen.models.positional import apply_rope, grid_positions, rope_2d_cos_sin, sincos_2d_embedding
 from facegen.models.registry import register_model
+from facegen.specs.dit import DIT_PRESETS, DiTPreset  # noqa: F401  (the presets live with the torch-free spec)
 
 RopeCosSin = tuple[torch.Tensor, torch.Tensor]
 
 POS_EMBED_KINDS = ("sincos", "learned", "none")
-
-
-@dataclass(frozen=True)
-class DiTPreset:
-    hidden_size: int
-    depth: int
-    num_heads: int
-    mlp_dim: int
-
-
-DIT_PRESETS: dict[str, DiTPreset] = {
-    "tiny": DiTPreset(hidden_size=192, depth=6, num_heads=3, mlp_dim=768),  # CPU smoke runs
-    "small": DiTPreset(hidden_size=384, depth=12, num_heads=6, mlp_dim=1536),
-    "base": DiTPreset(hidden_size=512, depth=12, num_heads=8, mlp_dim=2048),
-    "large": DiTPreset(hidden_size=768, depth=24, num_heads=12, mlp_dim=3072),
-}
 
 
 def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
@@ -147,7 +132,11 @@ class FinalLayer(nn.Module):
 
 
 class DiT(Backbone):
-    """``net(x [B, C, H, W], t [B] in [0, 1], cond=None) -> [B, C, H, W]``; exactly zero at initialisation."""
+    """``net(x [B, C, H, W], t [B] in [0, 1], cond=None, r=None) -> [B, C, H, W]``; exactly zero at initialisation.
+
+    ``two_time``: a second timestep embedder reads ``r`` (``r=None``: ``r = t``) and its embedding is added to
+    t's; it is built after every other layer, so the rest initialises exactly as a one-time DiT's.
+    """
 
     def __init__(
         self,
@@ -164,6 +153,7 @@ class DiT(Backbone):
         cond_embedder: nn.Module | None = None,
         grad_checkpointing: bool = False,
         long_skip: bool = False,
+        two_time: bool = False,
     ) -> None:
         super().__init__()
         _check_architecture(image_size, patch_size, hidden_size, num_heads, pos_embed, rope)
@@ -203,6 +193,11 @@ class DiT(Backbone):
         self._initialize_weights()
         # Assigned after initialisation: an embedder brings its own init, which the DiT must not overwrite.
         self.cond_embedder = cond_embedder
+        self.two_time = two_time
+        self.r_embedder = TimestepEmbedder(hidden_size) if two_time else None
+        for layer in (self.r_embedder.mlp[0], self.r_embedder.mlp[2]) if two_time else ():
+            nn.init.normal_(layer.weight, std=0.02)
+            nn.init.zeros_(layer.bias)
 
     def _initialize_weights(self) -> None:
         def xavier_linear(module: nn.Module) -> None:
@@ -240,20 +235,21 @@ class DiT(Backbone):
         patches = tokens.reshape(tokens.shape[0], g, g, p, p, channels)
         return patches.permute(0, 5, 1, 3, 2, 4).reshape(tokens.shape[0], channels, g * p, g * p)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, cond: Condition | None = None) -> torch.Tensor:
-        if x.shape[1:] != (self.in_channels, self.image_size, self.image_size):
-            raise ValueError(
-                f"DiT built for [B, {self.in_channels}, {self.image_size}, {self.image_size}] inputs, "
-                f"got {list(x.shape)}"
-            )
+    def forward(self, x: Tensor, t: Tensor, cond: Condition | None = None, r: Tensor | None = None, return_aux=False):
+        """-> prediction shaped like x; with ``return_aux`` (prediction, auxiliary loss, parts): see Backbone."""
+        self.check_inputs(x, r)
         tokens = self.patchify(x)
         if self.pos_embed is not None:
             tokens = tokens + self.pos_embed
         c = self.t_embedder(t)
+        if self.r_embedder is not None:
+            c = c + self.r_embedder(t if r is None else r)
+        auxiliary = NO_AUXILIARY
         if self.cond_embedder is not None:
             if cond is None:  # the unconditional prediction is the one trained: on the embedder's null condition
                 cond = self.cond_embedder.null_condition(x.shape[0], x.device)
-            c = c + self.cond_embedder(cond)
+            vector, auxiliary = self.embed_condition("__call__", cond, return_aux)
+            c = c + vector
         rope = None if self.rope_cos is None else (self.rope_cos, self.rope_sin)
         skips: list[torch.Tensor] = []
         first_skip_block = len(self.blocks) - len(self.skip_proj or ())
@@ -268,7 +264,7 @@ class DiT(Backbone):
                 tokens = checkpoint(block, tokens, c, rope, use_reentrant=False)
             else:
                 tokens = block(tokens, c, rope)
-        return self.unpatchify(self.final_layer(tokens, c))
+        return with_auxiliary(self.unpatchify(self.final_layer(tokens, c)), auxiliary, return_aux)
 
 
 def _check_architecture(
@@ -306,6 +302,7 @@ def build_dit(
     num_heads: int | None = None,
     mlp_dim: int | None = None,
     long_skip: bool = False,
+    two_time: bool = False,
 ) -> DiT:
     """A DiT from a size preset; each of hidden_size/depth/num_heads/mlp_dim overrides the preset when not None."""
     if size not in DIT_PRESETS:
@@ -326,4 +323,5 @@ def build_dit(
         cond_embedder=cond_embedder,
         grad_checkpointing=grad_checkpointing,
         long_skip=long_skip,
+        two_time=two_time,
     )

@@ -1,7 +1,10 @@
 """Name -> builder table for denoising backbones, so configs pick a model by name.
 
-A builder is called as ``builder(*, image_size, in_channels, cond_embedder=None, **options)`` and returns an
-``nn.Module`` with the interface ``net(x, t, cond=None) -> prediction`` shaped like x.
+A builder is called as ``builder(*, image_size, in_channels, cond_embedder=None, **options)`` and returns a
+:class:`~facegen.models.backbone.Backbone`: ``net(x, t, cond=None, r=None, return_aux=False) -> prediction`` shaped
+like x. A backbone that configs name also has its torch-free :class:`facegen.specs.BackboneSpec`: its options are
+the ``model.<name>`` section, which the builder accepts with the shared keys it takes (size, grad_checkpointing),
+and ``two_time`` where the spec allows it.
 """
 
 from __future__ import annotations

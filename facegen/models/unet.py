@@ -10,31 +10,15 @@ Like the DiT, the network maps ``(x, t, cond)`` to a tensor shaped like x and ne
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-import torch
 from diffusers import UNet2DConditionModel, UNet2DModel
-from torch import nn
+from torch import Tensor, nn
 
 from facegen.conditioning import Condition
-from facegen.models.backbone import Backbone
+from facegen.models.backbone import NO_AUXILIARY, Backbone, with_auxiliary
 from facegen.models.registry import register_model
-
-
-@dataclass(frozen=True)
-class UNetPreset:
-    base_channels: int
-    channel_mult: Sequence[int]  # level i has base_channels * channel_mult[i] channels at image_size / 2**i
-    layers_per_block: int
-    attention_resolutions: Sequence[int]  # feature-map sizes whose blocks attend
-    head_dim: int
-
-
-UNET_PRESETS: dict[str, UNetPreset] = {
-    "tiny": UNetPreset(32, (1, 2, 2), 1, (8,), 32),  # CPU tests and smoke runs
-    "small": UNetPreset(64, (1, 2, 2, 4), 2, (16, 8), 64),
-    "base": UNetPreset(64, (1, 2, 4, 8), 2, (16, 8), 64),
-}
+from facegen.specs.unet import UNET_PRESETS, UNetPreset  # noqa: F401  (the presets live with the torch-free spec)
 
 
 class UNet(Backbone):
@@ -43,6 +27,11 @@ class UNet(Backbone):
     Attention heads are sized by ``head_dim`` (as ADM's ``num_head_channels``), so wider levels get more heads.
     The mid block always attends; ``attention_resolutions`` that no level reaches are ignored, so one preset
     serves several image sizes. Weights keep diffusers' default init (the output conv is not zeroed).
+
+    ``two_time``: the second time ``r`` (``r=None``: ``r = t``) is embedded with diffusers' own parts: the
+    unconditional net as a "timestep" class embedding (``r``'s sinusoid through its own MLP, added to t's
+    embedding), the conditional one (whose class slot holds the condition vector) as ``timestep_cond`` (``r``'s
+    sinusoid projected onto t's). Those layers exist only then, so one-time weights keep their keys.
     """
 
     channels_last = True
@@ -60,6 +49,7 @@ class UNet(Backbone):
         norm_groups: int = 32,
         cond_embedder: nn.Module | None = None,
         grad_checkpointing: bool = False,
+        two_time: bool = False,
     ) -> None:
         super().__init__()
         channels = tuple(base_channels * m for m in channel_mult)
@@ -82,6 +72,7 @@ class UNet(Backbone):
                 down_block_types=tuple("AttnDownBlock2D" if a else "DownBlock2D" for a in attends),
                 up_block_types=tuple("AttnUpBlock2D" if a else "UpBlock2D" for a in reversed(attends)),
                 attention_head_dim=head_dim,
+                **({"class_embed_type": "timestep"} if two_time else {}),
             )
         else:
             self.unet = UNet2DConditionModel(
@@ -93,30 +84,32 @@ class UNet(Backbone):
                 cross_attention_dim=cond_embedder.dim,
                 class_embed_type="projection",
                 projection_class_embeddings_input_dim=cond_embedder.dim,
+                **({"time_cond_proj_dim": channels[0]} if two_time else {}),
             )
         if grad_checkpointing:
             self.unet.enable_gradient_checkpointing()
         self.cond_embedder = cond_embedder
+        self.two_time = two_time
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, cond: Condition | None = None) -> torch.Tensor:
-        if x.shape[1:] != (self.in_channels, self.image_size, self.image_size):
-            raise ValueError(
-                f"UNet built for [B, {self.in_channels}, {self.image_size}, {self.image_size}] inputs, "
-                f"got {list(x.shape)}"
-            )
+    def forward(self, x: Tensor, t: Tensor, cond: Condition | None = None, r: Tensor | None = None, return_aux=False):
+        """-> prediction shaped like x; with ``return_aux`` (prediction, auxiliary loss, parts): see Backbone."""
+        self.check_inputs(x, r)
         timesteps = t * 1000  # diffusers' sinusoidal time embedding is tuned for DDPM's [0, 1000] step range
+        second = (t if r is None else r) * 1000 if self.two_time else None
         if self.cond_embedder is None:
-            return self.unet(x, timesteps).sample
+            return with_auxiliary(self.unet(x, timesteps, class_labels=second).sample, NO_AUXILIARY, return_aux)
         if cond is None:  # cross-attention needs tokens: "no condition" is the embedder's own null one
             cond = self.cond_embedder.null_condition(x.shape[0], x.device)
-        tokens, mask, vector = self.cond_embedder.embed(cond)
-        return self.unet(
+        (tokens, mask, vector), auxiliary = self.embed_condition("embed", cond, return_aux)
+        prediction = self.unet(
             x,
             timesteps,
             encoder_hidden_states=tokens,
             class_labels=vector,
             encoder_attention_mask=mask,
+            timestep_cond=None if second is None else self.unet.time_proj(second).to(self.unet.dtype),
         ).sample
+        return with_auxiliary(prediction, auxiliary, return_aux)
 
 
 def _check_architecture(
@@ -154,6 +147,7 @@ def build_unet(
     dropout: float = 0.0,
     norm_groups: int = 32,
     grad_checkpointing: bool = False,
+    two_time: bool = False,
 ) -> UNet:
     """A UNet from a size preset; each architecture option overrides the preset when not None."""
     if size not in UNET_PRESETS:
@@ -178,4 +172,5 @@ def build_unet(
         norm_groups=norm_groups,
         cond_embedder=cond_embedder,
         grad_checkpointing=grad_checkpointing,
+        two_time=two_time,
     )

@@ -1,11 +1,10 @@
 """Training objectives: loss objects ``(net, images, cond) -> loss`` plus the samplers they allow (one
-:class:`Objective` interface; the names live in ``facegen.objective_names``)."""
+:class:`Objective` interface; each name's torch-free spec lives in ``facegen.specs``; a subclass of
+``base.SamplerChoice`` registers itself in ``OBJECTIVES``)."""
 
-from facegen.objectives.base import Objective
+from facegen.objectives.base import OBJECTIVES, Objective
 from facegen.objectives.ddpm import DDPM
 from facegen.objectives.rectified_flow import RectifiedFlow, VelocityField
-
-OBJECTIVES = {"rectified_flow": RectifiedFlow, "ddpm": DDPM}
 
 
 def build_objective(name: str = "rectified_flow", **options) -> Objective:

@@ -18,7 +18,7 @@ import torch.nn as nn
 from diffusers import DDPMScheduler
 
 from facegen.conditioning import Condition, guided
-from facegen.objectives.base import SamplerChoice
+from facegen.objectives.base import LossResult, SamplerChoice, training_loss
 from facegen.samplers.ode import OnStep
 from facegen.samplers.schedulers import ModelFn, invert_ddim, sample_scheduler
 
@@ -62,7 +62,9 @@ class DDPM(SamplerChoice, name="ddpm"):
         """The network's time input t = k / T in [0, 1) for integer timesteps k."""
         return timesteps.to(dtype) / self.num_train_timesteps
 
-    def loss(self, net: nn.Module, images: torch.Tensor, cond: Condition | None = None) -> torch.Tensor:
+    def loss(
+        self, net: nn.Module, images: torch.Tensor, cond: Condition | None = None, return_parts: bool = False
+    ) -> LossResult:
         noise = torch.randn_like(images)
         timesteps = torch.randint(0, self.num_train_timesteps, (images.shape[0],), device=images.device)
         x_t = self.noise_scheduler.add_noise(images, noise, timesteps)
@@ -70,8 +72,8 @@ class DDPM(SamplerChoice, name="ddpm"):
             target = noise
         else:
             target = self.noise_scheduler.get_velocity(images, noise, timesteps)
-        prediction = net(x_t, self.time(timesteps), cond)
-        return (prediction.float() - target.float()).pow(2).mean()
+        prediction, auxiliary, parts = net(x_t, self.time(timesteps), cond, return_aux=True)
+        return training_loss((prediction.float() - target.float()).pow(2).mean(), auxiliary, parts, return_parts)
 
     __call__ = loss
 

@@ -17,9 +17,9 @@ import torch
 import torch.nn as nn
 
 from facegen.conditioning import Condition, guided
-from facegen.objective_names import OBJECTIVE_CHOICES
-from facegen.objectives.base import SamplerChoice
+from facegen.objectives.base import LossResult, SamplerChoice, training_loss
 from facegen.samplers.ode import OnStep, sample_ode
+from facegen.specs import objective_spec
 
 VelocityField = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (t, x) -> v, t a scalar tensor
 
@@ -37,7 +37,7 @@ class RectifiedFlow(SamplerChoice, name="rectified_flow"):
         rtol: float = 1e-4,
         atol: float = 1e-4,
     ) -> None:
-        if prediction not in OBJECTIVE_CHOICES[self.name]["prediction"]:
+        if prediction not in objective_spec(self.name).predictions:
             raise ValueError(f"prediction must be 'velocity' or 'x', got {prediction!r}")
         if time_sampling not in ("uniform", "logit_normal"):
             raise ValueError(f"time_sampling must be 'uniform' or 'logit_normal', got {time_sampling!r}")
@@ -61,18 +61,25 @@ class RectifiedFlow(SamplerChoice, name="rectified_flow"):
 
     def velocity(self, net: nn.Module, x: torch.Tensor, t: torch.Tensor, cond: Condition | None = None) -> torch.Tensor:
         """The network's velocity estimate at (x, t), whatever it was trained to predict."""
-        out = net(x, t, cond)
+        return self.to_velocity(net(x, t, cond), x, t)
+
+    def to_velocity(self, out: torch.Tensor, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The velocity a network output at (x, t) stands for."""
         if self.prediction == "velocity":
             return out
         t = t.view(-1, *([1] * (x.dim() - 1)))
         return (out - x) / (1 - t).clamp_min(self.t_eps)
 
-    def loss(self, net: nn.Module, images: torch.Tensor, cond: Condition | None = None) -> torch.Tensor:
+    def loss(
+        self, net: nn.Module, images: torch.Tensor, cond: Condition | None = None, return_parts: bool = False
+    ) -> LossResult:
         noise = torch.randn_like(images)
         t = self.sample_time(images.shape[0], images.device)
         x_t = self.interpolate(noise, images, t)
         target = images - noise
-        return (self.velocity(net, x_t, t, cond).float() - target.float()).pow(2).mean()
+        out, auxiliary, parts = net(x_t, t, cond, return_aux=True)
+        mse = (self.to_velocity(out, x_t, t).float() - target.float()).pow(2).mean()
+        return training_loss(mse, auxiliary, parts, return_parts)
 
     __call__ = loss
 

@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 
-# Module-name patterns (a suffix after a dot, or an fnmatch pattern): what each backbone adapts by default.
-DEFAULT_TARGETS: dict[str, tuple[str, ...]] = {
-    # diffusers' attention (self and cross), its feed-forward, the transformer's 1x1 in/out and the ResNet convs.
-    "unet": ("to_q", "to_k", "to_v", "to_out.0", "ff.net.0.proj", "ff.net.2", "proj_in", "proj_out", "conv1", "conv2"),
-    # The DiT blocks' attention and MLP (not the timestep embedder's MLP, which is also named mlp).
-    "dit": ("attn.qkv", "attn.proj", "blocks.*.mlp.0", "blocks.*.mlp.2"),
-}
+from facegen.specs import BACKBONES
+
+
+class _DefaultTargets(Mapping):
+    """Backbone name -> the module-name patterns (a suffix after a dot, or an fnmatch pattern) it adapts by
+    default: each backbone spec's ``lora_targets`` (``facegen.specs``)."""
+
+    def __getitem__(self, name: str) -> tuple[str, ...]:
+        if name not in BACKBONES:
+            raise KeyError(name)
+        return BACKBONES[name].lora_targets
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(BACKBONES)
+
+    def __len__(self) -> int:
+        return len(BACKBONES)
+
+
+DEFAULT_TARGETS: Mapping[str, tuple[str, ...]] = _DefaultTargets()
 PEFT_PREFIX = "base_model.model."  # what peft puts before a module name in an adapter's keys
 
 

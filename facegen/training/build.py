@@ -203,4 +203,4 @@ def compiled_loss(objective, model: torch.nn.Module, accelerator: Accelerator) -
     if accelerator.num_processes == 1:  # the model is not wrapped
         return torch.compile(objective.loss, **options)
     compiled_model = torch.compile(model, **options)
-    return lambda model, images, cond: objective.loss(compiled_model, images, cond)
+    return lambda model, images, cond, **kw: objective.loss(compiled_model, images, cond, **kw)

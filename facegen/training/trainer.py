@@ -311,9 +311,8 @@ class Trainer:
             with acc.no_sync(self.model) if k < accum - 1 else contextlib.nullcontext():
                 with acc.autocast():
                     part_cond = None if cond is None else cond.map(lambda v: v[part])
-                    loss = self.loss_fn(self.model, images[part], part_cond)
-                    auxiliary, self.auxiliary_terms = self.unwrapped.auxiliary_loss()
-                    loss = (loss + auxiliary) / accum
+                    loss, self.auxiliary_terms = self.loss_fn(self.model, images[part], part_cond, return_parts=True)
+                    loss = loss / accum
                 acc.backward(loss)
             total += loss.detach()
         if cfg.train.grad_clip > 0:

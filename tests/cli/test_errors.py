@@ -12,7 +12,7 @@ import pytest
 
 from facegen.checkpoint import CheckpointError, RunExistsError
 from facegen.cli import build_parser, explain, main
-from facegen.config import MODEL_SIZES, ConfigError
+from facegen.config import ConfigError
 
 from .conftest import run_cli
 
@@ -73,10 +73,11 @@ def test_weight_files_are_readable_like_the_rest(in_sandbox):
     assert len(set(modes.values())) == 1, modes  # weights, training state, config and meta alike (0644 by umask)
 
 
-def test_model_sizes_match_the_presets():
+def test_model_sizes_are_the_presets():
     from facegen.models import DIT_PRESETS, UNET_PRESETS
+    from facegen.specs import backbone_spec
 
-    assert MODEL_SIZES == {"dit": tuple(DIT_PRESETS), "unet": tuple(UNET_PRESETS)}
+    assert backbone_spec("dit").sizes == tuple(DIT_PRESETS) and backbone_spec("unet").sizes == tuple(UNET_PRESETS)
 
 
 def test_help_shows_defaults_and_consistent_attribute_options(capsys):

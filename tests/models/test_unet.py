@@ -129,6 +129,7 @@ def test_registry_builds_unet_by_name_with_its_options():
         "dropout",
         "norm_groups",
         "grad_checkpointing",
+        "two_time",
     ]
 
 

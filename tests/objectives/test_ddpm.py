@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from facegen.conditioning import Condition
+from facegen.models.backbone import NO_AUXILIARY, with_auxiliary
 from facegen.objectives import DDPM, build_objective
 
 T = 1000
@@ -32,17 +33,19 @@ class Oracle(torch.nn.Module):
         super().__init__()
         self.prediction, self.abar, self.s = prediction, alphas_cumprod(schedule), s
 
-    def forward(self, x, t, cond=None):
+    def forward(self, x, t, cond=None, r=None, return_aux=False):  # the backbone contract (no auxiliary terms)
         abar = self.abar[(t.double() * T).round().long()].view(-1, 1, 1, 1)  # the network sees t = k / T
         a, b = abar.sqrt(), (1 - abar).sqrt()
         var, r = a**2 * self.s**2 + b**2, x.double() - a * X0
         eps, x0 = b * r / var, X0 + a * self.s**2 * r / var
-        return (eps if self.prediction == "eps" else a * eps - b * x0).to(x.dtype)
+        return with_auxiliary(
+            (eps if self.prediction == "eps" else a * eps - b * x0).to(x.dtype), NO_AUXILIARY, return_aux
+        )
 
 
 class Zero(torch.nn.Module):
-    def forward(self, x, t, cond=None):
-        return torch.zeros_like(x)
+    def forward(self, x, t, cond=None, r=None, return_aux=False):
+        return with_auxiliary(torch.zeros_like(x), NO_AUXILIARY, return_aux)
 
 
 @pytest.mark.parametrize("schedule", ["linear", "cosine"])
@@ -69,9 +72,9 @@ def test_the_network_sees_integer_timesteps_over_t():
     seen = []
 
     class Recorder(Oracle):
-        def forward(self, x, t, cond=None):
+        def forward(self, x, t, cond=None, r=None, return_aux=False):
             seen.append(t)
-            return super().forward(x, t, cond)
+            return super().forward(x, t, cond, r, return_aux)
 
     ddpm, net = DDPM(), Recorder("eps", "linear")
     ddpm(net, X0.expand(512, -1, -1, -1))

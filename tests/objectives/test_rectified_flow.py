@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from facegen.models.backbone import NO_AUXILIARY, with_auxiliary
 from facegen.objectives import RectifiedFlow, build_objective
 
 MU, S = 1.5, 0.5
@@ -20,11 +21,11 @@ class Oracle(torch.nn.Module):
         super().__init__()
         self.prediction, self.bias = prediction, bias
 
-    def forward(self, x, t, cond=None):
+    def forward(self, x, t, cond=None, r=None, return_aux=False):  # the backbone contract (no auxiliary terms)
         v = exact_velocity(x, t) + self.bias
-        if self.prediction == "velocity":
-            return v
-        return x + (1 - t.view(-1, 1, 1, 1)) * v  # the clean-image estimate implied by v
+        if self.prediction != "velocity":
+            v = x + (1 - t.view(-1, 1, 1, 1)) * v  # the clean-image estimate implied by v
+        return with_auxiliary(v, NO_AUXILIARY, return_aux)
 
 
 def data(n: int = 200_000) -> torch.Tensor:

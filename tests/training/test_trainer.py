@@ -189,8 +189,9 @@ def test_ema_copies_first_then_warms_up_then_holds_its_decay():
 class Deterministic:
     """A loss without random draws (noise, times), so micro-batches see exactly what the whole batch sees."""
 
-    def loss(self, net, images, cond=None):
-        return (net(images, torch.full((len(images),), 0.5), cond) - images).pow(2).mean()
+    def loss(self, net, images, cond=None, return_parts=False):
+        loss = (net(images, torch.full((len(images),), 0.5), cond) - images).pow(2).mean()
+        return (loss, {}) if return_parts else loss
 
 
 def test_gradient_accumulation_gives_the_whole_batch_gradient(celeba_root, cache_dir, tmp_path):
