@@ -35,17 +35,13 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
-from facegen.conditioning import guided
 from facegen.conditioning.attributes import AttributeSpec, attribute_matrix, parse_attributes
-from facegen.config import resolved_sampler
-from facegen.data.transforms import load_face
 from facegen.faces.align import Alignment, try_align
 from facegen.faces.paste import paste_change
 from facegen.faces.photos import load_photo
 from facegen.photo_edit import edit_settings
 from facegen.pipeline import MORPH_SEED, FacePipeline
 from facegen.samplers.noise import slerp
-from facegen.utils.hardware import autocast_dtype, resolve_precision
 from facegen.utils.video import check_fps, encode_video, write_video
 
 EASINGS: dict[str, Callable[[float], float]] = {
@@ -282,72 +278,43 @@ def _generated_frames(pipe, changes, from_attributes, seeds, seed, positions, st
 @torch.no_grad()
 def _photo_frames(pipe, image, changes, positions, strength, steps, cfg_scale, align, paste_back, use_semantic,
                   semantic_margin, alignment, independent, seed, batch_size, on_frames):  # fmt: skip
-    """Invert the photo's face once, then sample each frame from that latent under its own condition."""
-    from facegen.evaluation.classifier import predicted_attributes  # here: facegen.evaluation loads the metrics
-
+    """Invert the photo's face once (``FacePipeline.invert_face``), then regenerate each frame from that latent
+    under its own condition (``FacePipeline.regenerate``)."""
     merged = {name: value for change in changes for name, value in change.items()}
     settings = edit_settings(merged, strength, cfg_scale)
     photo = load_photo(image)
     face, why = (alignment, "") if alignment is not None else try_align(image) if align else (None, "alignment off")
     if paste_back and face is None:
         raise ValueError(f"the face must be aligned to paste the animation back, and it is not: {why}")
-    device, net = pipe.device, pipe.sampling_net
+    if independent and not hasattr(pipe.objective, "interpolate"):
+        raise ValueError("independent frames from a photo need a rectified-flow model")
     steps, scale = pipe.sampling_settings(steps, settings.cfg_scale)
-    inversion_steps, _ = pipe.sampling_settings(settings.inversion_steps or steps)
-    x = load_face(face.image if face is not None else photo, pipe.config.data.image_size)
-    latent_x = pipe.autoencoder.encode(x.to(device)).float()
-    source = predicted_attributes(x)
-    attributes = along(keyframe_attributes(source[0], changes), positions)
-    source_cond = pipe.condition(source)
-    use_semantic = pipe.semantic if use_semantic is None else use_semantic
+    inverted = pipe.invert_face(
+        face.image if face is not None else photo, settings.strength, settings.inversion_steps or steps,
+        use_semantic=use_semantic,
+    )  # fmt: skip
+    attributes = along(keyframe_attributes(inverted.attributes[0], changes), positions)
     codes = None
-    if use_semantic:  # the face's own code, then the code steered to each keyframe, as edits steer it
-        code = pipe.semantic_code(latent_x)
-        encoder = pipe.net.cond_embedder.encoder
-        changed = [
-            attribute_matrix({k: v for c in changes[: i + 1] for k, v in c.items()}, 1) for i in range(len(changes))
-        ]
-        keys = [code[0]] + [encoder.steer(code.to(device), c.to(device), semantic_margin).cpu()[0] for c in changed]
-        codes = along(keys, positions)
-        source_cond.semantic = code
-    sampler = resolved_sampler(pipe.config, None if pipe.config.objective.name == "ddpm" else "heun")  # as edit
-    dtype = autocast_dtype(resolve_precision("auto", device))
-    autocast = torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
-    on_device = source_cond.map(lambda v: v.to(device))
-    with autocast:
-        latent = pipe.objective.invert(
-            net, latent_x, steps=inversion_steps, cond=on_device, strength=settings.strength
-        ).float()
-    start_time = 1.0 - settings.strength
+    if inverted.code is not None:  # the face's own code, then the code steered to each keyframe, as edits steer it
+        cumulative = [{k: v for c in changes[: i + 1] for k, v in c.items()} for i in range(len(changes))]
+        steered = pipe.steered_codes(inverted.code, attribute_matrix(cumulative, len(cumulative)), semantic_margin)
+        codes = along([inverted.code[0], *steered], positions)
+    starts = None
     if independent:  # the baseline: fresh noise per frame, mixed into the face as far as the inversion went
-        if not hasattr(pipe.objective, "interpolate"):
-            raise ValueError("independent frames from a photo need a rectified-flow model")
-        noise = pipe.noise(len(positions), seed).to(device)
-        starts = pipe.objective.interpolate(
-            noise, latent_x.expand_as(noise), torch.full((len(noise),), start_time, device=device)
-        )
-    else:
-        starts = latent.expand(len(positions), -1, -1, -1)
+        noise = pipe.noise(len(positions), seed)
+        times = torch.full((len(noise),), inverted.start)
+        starts = pipe.objective.interpolate(noise, inverted.encoded.expand_as(noise), times)
     faces = []
     for first in range(0, len(positions), batch_size):
         part = slice(first, first + batch_size)
-        n = len(attributes[part])
-        cond = pipe.condition(attributes[part], n)
+        cond = pipe.condition(attributes[part], len(attributes[part]))
         if codes is not None:
             cond.semantic = codes[part]
-        cond = cond.map(lambda v: v.to(device))
-        base = on_device.map(lambda v: v.expand(n, *v.shape[1:]))
-        if settings.guide_from_source:
-            denoiser, guidance = guided(net, cond, scale, base), 1.0
-        else:
-            denoiser, guidance = net, scale
-        with autocast:
-            out = pipe.objective.sample(
-                denoiser, starts[part].contiguous(), sampler=sampler, steps=steps, cond=cond, guidance=guidance,
-                start=start_time,
-            )  # fmt: skip
-        faces.append(pipe.autoencoder.decode(out.float()).float().cpu().clamp(-1, 1))
-        on_frames(n)
+        chunk = pipe.regenerate(
+            inverted, cond, steps, scale, settings.guide_from_source, None if starts is None else starts[part]
+        )
+        faces.append(chunk)
+        on_frames(len(chunk))
     faces = torch.cat(faces)
     pasted = None
     if paste_back:  # each frame's change from frame 0 (the reconstruction) put into the photo
@@ -356,7 +323,7 @@ def _photo_frames(pipe, image, changes, positions, strength, steps, cfg_scale, a
         "strength": settings.strength,
         "cfg_scale": scale,
         "steps": steps,
-        "semantic": bool(use_semantic),
+        "semantic": inverted.code is not None,
         "alignment": "not aligned" if face is None else "already aligned" if face.already_aligned else "aligned",
     }
     if face is None:

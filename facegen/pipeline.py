@@ -87,6 +87,19 @@ def _load_weights(net: nn.Module, weights: dict[str, torch.Tensor], source: Path
 
 
 @dataclass
+class InvertedFace:
+    """A real face inverted once (:meth:`FacePipeline.invert_face`), to be regenerated under other conditions."""
+
+    image: torch.Tensor  # [1, 3, S, S] in [-1, 1]: the face as the model sees it
+    encoded: torch.Tensor  # [1, C, h, w]: the face in model space
+    latent: torch.Tensor  # [1, C, h, w]: inverted back to time ``start``
+    start: float  # 1 - strength
+    attributes: torch.Tensor  # [1, 40]: its own, as given or as the shipped classifier reads them
+    source: Condition  # its own condition (with its semantic code when used)
+    code: torch.Tensor | None  # [1, dim]: its semantic code, when used
+
+
+@dataclass
 class FacePipeline:
     net: nn.Module
     objective: object  # RectifiedFlow or DDPM: both expose sample() and invert()
@@ -328,6 +341,78 @@ class FacePipeline:
         self.kind.check_request(self.checkpoint, reference=latents)
         return self.net.cond_embedder.encoder(latents.to(self.device))[0].cpu()
 
+    def invert_face(
+        self,
+        image: str | Path | Image.Image | torch.Tensor,
+        strength: float = 0.6,
+        steps: int | None = None,
+        source_attributes: AttributeSpec = None,
+        use_semantic: bool | None = None,
+    ) -> InvertedFace:
+        """A real face inverted once, ``strength`` of the way back to noise (1 = all the way), under its own
+        attributes (default: what the shipped classifier sees in it) and, with ``use_semantic`` (default: when the
+        model has a semantic encoder), its own code: regenerate it under any condition with :meth:`regenerate`."""
+        self.kind.check_edit()
+        strength = checked("strength", strength, float, Bound(0, 1, low_open=True))
+        steps, _ = self.sampling_settings(steps)
+        from facegen.evaluation.classifier import predicted_attributes  # here: facegen.evaluation loads the metrics
+
+        use_semantic = self.semantic if use_semantic is None else use_semantic
+        x = load_face(image, self.config.data.image_size)
+        latent_x = self.autoencoder.encode(x.to(self.device)).cpu()
+        source = predicted_attributes(x) if source_attributes is None else attribute_matrix(source_attributes, 1)
+        source_cond = self.condition(source)
+        code = self.semantic_code(latent_x) if use_semantic else None
+        if code is not None:
+            source_cond.semantic = code
+        net = self.sampling_net
+
+        def invert(chunk, c, on_step):
+            return self.objective.invert(net, chunk, steps=steps, cond=c, strength=strength, on_step=on_step)
+
+        latent = self._batched(invert, latent_x, source_cond, 1, False, "inverting", decode_outputs=False)
+        return InvertedFace(x, latent_x, latent, 1.0 - strength, source, source_cond, code)
+
+    def steered_codes(self, code: torch.Tensor, changes: torch.Tensor, margin: float = 4.0) -> torch.Tensor:
+        """``code`` [1, dim] moved, for each row of ``changes`` [n, 40], by the least change that makes the semantic
+        encoder's attribute head read those attributes at ``±margin`` (0 = leave free): [n, dim] on the CPU."""
+        margin = checked("semantic_margin", margin, float, Bound(0))
+        encoder = self.net.cond_embedder.encoder
+        codes = code.to(self.device).expand(len(changes), -1)
+        return encoder.steer(codes, changes.to(self.device), margin).cpu()
+
+    def regenerate(
+        self,
+        face: InvertedFace,
+        cond: Condition,
+        steps: int | None = None,
+        cfg_scale: float | None = None,
+        guide_from_source: bool = False,
+        starts: torch.Tensor | None = None,
+        desc: str = "regenerating",
+    ) -> torch.Tensor:
+        """Images [n, 3, S, S] in [-1, 1]: the inverted face sampled back under each of ``cond``'s n conditions
+        (from its one inverted latent, or from ``starts`` [n, ...] at the same time). ``guide_from_source``:
+        guidance pushes from the face's own condition towards each target instead of from "nothing given"."""
+        steps, guidance = self.sampling_settings(steps, cfg_scale)
+        n = len(next(v for v in vars(cond).values() if isinstance(v, torch.Tensor)))
+        starts = face.latent.expand(n, *face.latent.shape[1:]) if starts is None else starts
+        sampler = resolved_sampler(self.config, None if self.config.objective.name == "ddpm" else "heun")
+        net = self.sampling_net
+        source = face.source.map(lambda v: v.to(self.device))
+
+        def regenerate(chunk, c, on_step):
+            denoiser, scale = net, guidance
+            if guide_from_source and guidance != 1.0:  # guided here, away from the source; the sampler adds none
+                base = source.map(lambda v: v.expand(len(chunk), *v.shape[1:]))
+                denoiser, scale = guided(net, c, guidance, base), 1.0
+            return self.objective.sample(
+                denoiser, chunk.contiguous(), sampler=sampler, steps=steps, cond=c, guidance=scale, start=face.start,
+                on_step=on_step,
+            )  # fmt: skip
+
+        return self._batched(regenerate, starts, cond, 64, False, desc).clamp(-1, 1)
+
     def edit(
         self,
         image: str | Path | Image.Image | torch.Tensor,
@@ -353,52 +438,19 @@ class FacePipeline:
         Returns ``{"input", "reconstruction", "edited"}`` images [1, 3, S, S] in [-1, 1].
         """
         self.kind.check_edit()
-        strength = checked("strength", strength, float, Bound(0, 1, low_open=True))
-        semantic_margin = checked("semantic_margin", semantic_margin, float, Bound(0))
+        checked("strength", strength, float, Bound(0, 1, low_open=True))
+        checked("semantic_margin", semantic_margin, float, Bound(0))
         steps, scale = self.sampling_settings(steps, cfg_scale)
-        inversion_steps, _ = self.sampling_settings(inversion_steps or steps)
-        from facegen.evaluation.classifier import predicted_attributes  # here: facegen.evaluation loads the metrics
-
-        use_semantic = self.semantic if use_semantic is None else use_semantic
-        x = load_face(image, self.config.data.image_size)
-        latent_x = self.autoencoder.encode(x.to(self.device)).cpu()
-        source = predicted_attributes(x) if source_attributes is None else attribute_matrix(source_attributes, 1)
+        face = self.invert_face(image, strength, inversion_steps or steps, source_attributes, use_semantic)
         changed = attribute_matrix(changes, 1)
-        target = torch.where(changed != 0, changed, source)
-        source_cond, target_cond = self.condition(source), self.condition(target)
-        if use_semantic:
-            code = self.semantic_code(latent_x)
-            encoder = self.net.cond_embedder.encoder
-            steered = encoder.steer(code.to(self.device), changed.to(self.device), semantic_margin)
-            source_cond.semantic, target_cond.semantic = code, steered.cpu()
-        sampler = resolved_sampler(self.config, None if self.config.objective.name == "ddpm" else "heun")
-        net = self.sampling_net
-
-        def invert(chunk, c, on_step):
-            return self.objective.invert(net, chunk, steps=inversion_steps, cond=c, strength=strength, on_step=on_step)
-
-        latent = self._batched(invert, latent_x, source_cond, 1, False, "inverting", decode_outputs=False)
-        results = {"input": x}
-        base = source_cond.map(lambda v: v.to(self.device)) if guide_from_source else None
-        for name, cond, guidance in (("reconstruction", source_cond, 1.0), ("edited", target_cond, scale)):
-
-            def regenerate(chunk, c, on_step, guidance=guidance):
-                denoiser = net
-                if base is not None and guidance != 1.0:  # guided here, away from the source; the sampler adds none
-                    denoiser, guidance = guided(net, c, guidance, base), 1.0
-                return self.objective.sample(
-                    denoiser,
-                    chunk,
-                    sampler=sampler,
-                    steps=steps,
-                    cond=c,
-                    guidance=guidance,
-                    start=1.0 - strength,
-                    on_step=on_step,
-                )
-
-            results[name] = self._batched(regenerate, latent, cond, 1, False, name).clamp(-1, 1)
-        return results
+        target = self.condition(torch.where(changed != 0, changed, face.attributes))
+        if face.code is not None:
+            target.semantic = self.steered_codes(face.code, changed, semantic_margin)
+        return {
+            "input": face.image,
+            "reconstruction": self.regenerate(face, face.source, steps, 1.0, desc="reconstruction"),
+            "edited": self.regenerate(face, target, steps, scale, guide_from_source, desc="edited"),
+        }
 
     def interpolate(
         self,
