@@ -67,6 +67,7 @@ def number(kind: type, bound: Bound):
 
 
 COUNT, SEED, SCALE = number(int, Bound(1)), number(int, Bound(0, 2**32 - 1)), number(float, Bound(0))
+STRENGTH = number(float, Bound(0, 1, low_open=True))  # how far a photo is inverted: (0, 1]
 
 
 def threads(text: str) -> str | int:
@@ -86,6 +87,16 @@ def _subparser(sub, name: str, help: str) -> argparse.ArgumentParser:
 def _add_config_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="YAML config (defaults apply to keys it leaves out)")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="dotted overrides, e.g. train.lr=1e-4")
+
+
+def _add_photo_args(parser: argparse.ArgumentParser, prefix: str, paste_help: str) -> None:
+    """How a photo's face is inverted and put back (``edit``, ``animate``)."""
+    strength_help = (
+        "how far to invert: (0, 1] (1 = to pure noise); default: measured per attribute (docs/BENCHMARKS.md)"
+    )
+    parser.add_argument("--strength", type=STRENGTH, help=prefix + strength_help)
+    parser.add_argument("--no-align", action="store_true", help=prefix + "use the photo's centre square as it is")
+    parser.add_argument("--paste-back", action="store_true", help=paste_help)
 
 
 def _add_model_args(parser: argparse.ArgumentParser) -> None:
@@ -631,19 +642,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ATTRIBUTES",
         help="the photo's own attributes, if known (default: the classifier's reading)",
     )
-    edit.add_argument(
-        "--strength",
-        type=number(float, Bound(0, 1, low_open=True)),
-        help="how far to invert: (0, 1] (1 = to pure noise); default: measured per attribute (docs/BENCHMARKS.md)",
-    )
     edit.add_argument("--no-semantic", action="store_true", help="ignore the model's semantic encoder: inversion alone")
     edit.add_argument(
         "--semantic-margin", type=SCALE, default=4.0, help="how far the face's code moves along attribute directions"
     )
-    edit.add_argument("--no-align", action="store_true", help="edit the photo's centre square as it is (no alignment)")
-    edit.add_argument(
-        "--paste-back", action="store_true", help="also write pasted.png: the photo, its own pixels, with the change"
-    )
+    _add_photo_args(edit, "", "also write pasted.png: the photo, its own pixels, with the change")
     edit.set_defaults(func=cmd_edit)
 
     align = _subparser(sub, "align", "crop any face photo like CelebA's aligned photos (178x218), as facegen expects")
@@ -697,15 +700,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     anim.add_argument("--steps", type=COUNT, help="sampler steps (default: the model's sampler.steps)")
     anim.add_argument("--cfg-scale", type=SCALE, help="guidance (default: a photo's edit setting, else the model's)")
-    anim.add_argument(
-        "--strength",
-        type=number(float, Bound(0, 1, low_open=True)),
-        help="--image: how far to invert (default: the edit's, measured per attribute)",
-    )
-    anim.add_argument("--no-align", action="store_true", help="--image: animate the photo's centre square as it is")
-    anim.add_argument(
-        "--paste-back", action="store_true", help="--image: the video shows the whole photo with the moving face"
-    )
+    _add_photo_args(anim, "--image: ", "--image: the video shows the whole photo with the moving face")
     anim.add_argument("--batch-size", type=COUNT, default=8, help="frames made at once")
     anim.add_argument("--out", default="animation.mp4", help="the video: .mp4 (H.264), .webm (VP9) or .gif")
     anim.add_argument("--overwrite", action="store_true", help="replace --out if it exists")

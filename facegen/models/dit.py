@@ -9,7 +9,6 @@ never look inside the condition.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import NamedTuple
 
 import torch
@@ -21,6 +20,7 @@ from facegen.conditioning import Condition
 from facegen.models.backbone import NO_AUXILIARY, Backbone, with_auxiliary
 from facegen.models.positional import apply_rope, grid_positions, rope_2d_cos_sin, sincos_2d_embedding
 from facegen.models.registry import register_model
+from facegen.specs import preset_with
 from facegen.specs.dit import DIT_PRESETS, DiTPreset  # noqa: F401  (the presets live with the torch-free spec)
 
 RopeCosSin = tuple[torch.Tensor, torch.Tensor]
@@ -305,23 +305,8 @@ def build_dit(
     two_time: bool = False,
 ) -> DiT:
     """A DiT from a size preset; each of hidden_size/depth/num_heads/mlp_dim overrides the preset when not None."""
-    if size not in DIT_PRESETS:
-        raise ValueError(f"unknown DiT size {size!r}; presets: {list(DIT_PRESETS)}")
-    overrides = dict(hidden_size=hidden_size, depth=depth, num_heads=num_heads, mlp_dim=mlp_dim)
-    preset = replace(DIT_PRESETS[size], **{k: v for k, v in overrides.items() if v is not None})
-    return DiT(
-        image_size=image_size,
-        in_channels=in_channels,
-        patch_size=patch_size,
-        hidden_size=preset.hidden_size,
-        depth=preset.depth,
-        num_heads=preset.num_heads,
-        mlp_dim=preset.mlp_dim,
-        pos_embed=pos_embed,
-        rope=rope,
-        qk_norm=qk_norm,
-        cond_embedder=cond_embedder,
-        grad_checkpointing=grad_checkpointing,
-        long_skip=long_skip,
-        two_time=two_time,
-    )
+    preset = preset_with(DIT_PRESETS, size, "DiT", hidden_size=hidden_size, depth=depth, num_heads=num_heads,
+                         mlp_dim=mlp_dim)  # fmt: skip
+    return DiT(image_size=image_size, in_channels=in_channels, patch_size=patch_size, pos_embed=pos_embed, rope=rope,
+               qk_norm=qk_norm, cond_embedder=cond_embedder, grad_checkpointing=grad_checkpointing,
+               long_skip=long_skip, two_time=two_time, **preset)  # fmt: skip

@@ -10,7 +10,6 @@ Like the DiT, the network maps ``(x, t, cond)`` to a tensor shaped like x and ne
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from diffusers import UNet2DConditionModel, UNet2DModel
 from torch import Tensor, nn
@@ -18,6 +17,7 @@ from torch import Tensor, nn
 from facegen.conditioning import Condition
 from facegen.models.backbone import NO_AUXILIARY, Backbone, with_auxiliary
 from facegen.models.registry import register_model
+from facegen.specs import preset_with
 from facegen.specs.unet import UNET_PRESETS, UNetPreset  # noqa: F401  (the presets live with the torch-free spec)
 
 
@@ -150,27 +150,9 @@ def build_unet(
     two_time: bool = False,
 ) -> UNet:
     """A UNet from a size preset; each architecture option overrides the preset when not None."""
-    if size not in UNET_PRESETS:
-        raise ValueError(f"unknown UNet size {size!r}; presets: {list(UNET_PRESETS)}")
-    overrides = dict(
-        base_channels=base_channels,
-        channel_mult=channel_mult,
-        layers_per_block=layers_per_block,
-        attention_resolutions=attention_resolutions,
-        head_dim=head_dim,
-    )
-    preset = replace(UNET_PRESETS[size], **{k: v for k, v in overrides.items() if v is not None})
-    return UNet(
-        image_size=image_size,
-        in_channels=in_channels,
-        base_channels=preset.base_channels,
-        channel_mult=preset.channel_mult,
-        layers_per_block=preset.layers_per_block,
-        attention_resolutions=preset.attention_resolutions,
-        head_dim=preset.head_dim,
-        dropout=dropout,
-        norm_groups=norm_groups,
-        cond_embedder=cond_embedder,
-        grad_checkpointing=grad_checkpointing,
-        two_time=two_time,
-    )
+    preset = preset_with(UNET_PRESETS, size, "UNet", base_channels=base_channels, channel_mult=channel_mult,
+                         layers_per_block=layers_per_block, attention_resolutions=attention_resolutions,
+                         head_dim=head_dim)  # fmt: skip
+    return UNet(image_size=image_size, in_channels=in_channels, dropout=dropout, norm_groups=norm_groups,
+                cond_embedder=cond_embedder, grad_checkpointing=grad_checkpointing, two_time=two_time,
+                **preset)  # fmt: skip

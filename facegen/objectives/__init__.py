@@ -1,6 +1,6 @@
 """Training objectives: loss objects ``(net, images, cond) -> loss`` plus the samplers they allow (one
 :class:`Objective` interface; each name's torch-free spec lives in ``facegen.specs``; a subclass of
-``base.SamplerChoice`` registers itself in ``OBJECTIVES``)."""
+``base.Objective`` registers itself in ``OBJECTIVES``)."""
 
 from facegen.objectives.base import OBJECTIVES, Objective
 from facegen.objectives.ddpm import DDPM

@@ -2,30 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
-
 import torch
 import torch.nn as nn
 
-from facegen.conditioning import Condition
+from facegen.conditioning import Condition, guided
 from facegen.samplers.ode import OnStep
 from facegen.specs import objective_spec, sampler_problem
 
 LossResult = torch.Tensor | tuple[torch.Tensor, dict[str, torch.Tensor]]
 
 
-@runtime_checkable
-class Objective(Protocol):
+OBJECTIVES: dict[str, type] = {}  # objective name -> class, filled by Objective's subclasses
+
+Trajectory = torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]
+
+
+class Objective:
+    """What every training objective provides, so the trainer, pipeline and scoring never ask which one they hold.
+
+    ``class DDPM(Objective, name="ddpm")`` reads its samplers from its registered spec (``facegen.specs``) and
+    registers the class in ``OBJECTIVES`` under that name. A subclass writes ``loss`` and the two integrations
+    (``_sample``, ``_invert``) of an already guided denoiser; ``sample`` and ``invert`` are the same for all."""
+
     name: str
-    samplers: tuple[str, ...]  # from its spec (facegen.specs), the default first
+    samplers: tuple[str, ...]  # from its spec, the default first
     default_sampler: str
+    predictions: tuple[str, ...]  # what its net may be trained to predict, from its spec
+
+    def __init_subclass__(cls, name: str, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if name in OBJECTIVES:
+            raise ValueError(f"objective {name!r} is already registered (by {OBJECTIVES[name].__qualname__})")
+        spec = objective_spec(name)
+        cls.name, cls.samplers, cls.predictions = name, spec.samplers, spec.predictions
+        cls.default_sampler = cls.samplers[0]
+        OBJECTIVES[name] = cls
 
     def loss(
         self, net: nn.Module, images: torch.Tensor, cond: Condition | None = None, return_parts: bool = False
     ) -> LossResult:
         """The training loss of one batch: the objective's own plus the auxiliary terms the net's forward returned
         (``net(..., return_aux=True)``); with ``return_parts`` also those terms' parts, for the logs."""
-        ...
+        raise NotImplementedError
+
+    def __call__(self, *args, **kwargs) -> LossResult:
+        return self.loss(*args, **kwargs)
 
     def sample(
         self,
@@ -38,10 +59,11 @@ class Objective(Protocol):
         return_trajectory: bool = False,
         on_step: OnStep = None,
         start: float = 0.0,
-    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+    ) -> Trajectory:
         """Images from ``noise`` (or, from ``start`` > 0, from a partly inverted image); ``sampler`` None: the
         default; with ``return_trajectory`` also the states along the way."""
-        ...
+        method = self._sampler(sampler)
+        return self._sample(guided(net, cond, guidance), noise, method, steps, start, return_trajectory, on_step)
 
     def invert(
         self,
@@ -54,27 +76,23 @@ class Objective(Protocol):
         strength: float = 1.0,
     ) -> torch.Tensor:
         """The latent that deterministic sampling from ``start = 1 - strength`` maps back to ``images``."""
-        ...
+        return self._invert(guided(net, cond, guidance), images, steps, strength, on_step)
 
+    def _sample(self, denoiser, noise, method: str, steps: int, start: float, return_trajectory: bool,
+                on_step: OnStep) -> Trajectory:  # fmt: skip
+        """``sample`` with the guidance already in ``denoiser(x, t)`` and the sampler name checked."""
+        raise NotImplementedError
 
-OBJECTIVES: dict[str, type] = {}  # objective name -> class, filled by SamplerChoice's subclasses
+    def _invert(self, denoiser, images, steps: int, strength: float, on_step: OnStep) -> torch.Tensor:
+        """``invert`` with the guidance already in ``denoiser(x, t)``."""
+        raise NotImplementedError
 
-
-class SamplerChoice:
-    """Base of the objectives: ``class DDPM(SamplerChoice, name="ddpm")`` reads its samplers from its registered
-    spec (``facegen.specs``) and registers the class in ``OBJECTIVES`` under that name."""
-
-    name: str
-    samplers: tuple[str, ...]
-    default_sampler: str
-
-    def __init_subclass__(cls, name: str, **kwargs) -> None:
-        super().__init_subclass__(**kwargs)
-        if name in OBJECTIVES:
-            raise ValueError(f"objective {name!r} is already registered (by {OBJECTIVES[name].__qualname__})")
-        cls.name, cls.samplers = name, objective_spec(name).samplers
-        cls.default_sampler = cls.samplers[0]
-        OBJECTIVES[name] = cls
+    @staticmethod
+    def _choice(key: str, value: str, allowed) -> str:
+        """``value`` if it is one of ``allowed``, else an error naming the option and what it may be."""
+        if value not in allowed:
+            raise ValueError(f"{key} must be {' or '.join(map(repr, allowed))}, got {value!r}")
+        return value
 
     def _sampler(self, sampler: str | None) -> str:
         """The sampler to use (None: the default); one this objective cannot use is an error saying which can."""

@@ -17,16 +17,15 @@ import torch
 import torch.nn as nn
 from diffusers import DDPMScheduler
 
-from facegen.conditioning import Condition, guided
-from facegen.objectives.base import LossResult, SamplerChoice, training_loss
-from facegen.samplers.ode import OnStep
+from facegen.conditioning import Condition
+from facegen.objectives.base import LossResult, Objective, training_loss
 from facegen.samplers.schedulers import ModelFn, invert_ddim, sample_scheduler
 
 _PREDICTION_TYPES = {"eps": "epsilon", "v": "v_prediction"}
 _BETA_SCHEDULES = {"linear": "linear", "cosine": "squaredcos_cap_v2"}  # cosine: Nichol & Dhariwal 2021
 
 
-class DDPM(SamplerChoice, name="ddpm"):
+class DDPM(Objective, name="ddpm"):
     """``eta``: the DDIM sampler's stochasticity (``sampler.eta``; 0 = the deterministic DDIM ODE)."""
 
     def __init__(
@@ -38,12 +37,8 @@ class DDPM(SamplerChoice, name="ddpm"):
         beta_end: float = 0.02,
         eta: float = 0.0,
     ) -> None:
-        if prediction not in _PREDICTION_TYPES:
-            raise ValueError(f"prediction must be 'eps' or 'v', got {prediction!r}")
-        if schedule not in _BETA_SCHEDULES:
-            raise ValueError(f"schedule must be 'linear' or 'cosine', got {schedule!r}")
-        self.prediction = prediction
-        self.schedule = schedule
+        self.prediction = self._choice("prediction", prediction, self.predictions)
+        self.schedule = self._choice("schedule", schedule, tuple(_BETA_SCHEDULES))
         self.eta = eta
         self.noise_scheduler = DDPMScheduler(
             num_train_timesteps=num_train_timesteps,
@@ -75,55 +70,29 @@ class DDPM(SamplerChoice, name="ddpm"):
         prediction, auxiliary, parts = net(x_t, self.time(timesteps), cond, return_aux=True)
         return training_loss((prediction.float() - target.float()).pow(2).mean(), auxiliary, parts, return_parts)
 
-    __call__ = loss
-
-    def model_fn(self, net: nn.Module, cond: Condition | None = None, guidance: float = 1.0) -> ModelFn:
-        """What the scheduler loop calls: (x, integer timesteps) -> the guided network output."""
-        denoise = guided(net, cond, guidance)
+    def model_fn(self, denoiser: nn.Module) -> ModelFn:
+        """What the scheduler loop calls: (x, integer timesteps) -> the (guided) denoiser's output."""
 
         def model_output(x: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
-            return denoise(x, self.time(timesteps, x.dtype))
+            return denoiser(x, self.time(timesteps, x.dtype))
 
         return model_output
 
-    def sample(
-        self,
-        net: nn.Module,
-        noise: torch.Tensor,
-        sampler: str | None = None,
-        steps: int = 50,
-        cond: Condition | None = None,
-        guidance: float = 1.0,
-        return_trajectory: bool = False,
-        on_step: OnStep = None,
-        start: float = 0.0,
-    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+    def _sample(self, denoiser, noise, method, steps, start, return_trajectory, on_step):
         """Images from ``noise`` (standard normal); with ``return_trajectory`` also the steps + 1 states."""
-        name = self._sampler(sampler)
         return sample_scheduler(
-            self.model_fn(net, cond, guidance),
+            self.model_fn(denoiser),
             noise,
-            name,
+            method,
             steps,
             train_config=self.noise_scheduler.config,
-            eta=self.eta if name == "ddim" else 0.0,  # eta belongs to DDIM; the other samplers have their own noise
+            eta=self.eta if method == "ddim" else 0.0,  # eta belongs to DDIM; the other samplers have their own noise
             return_trajectory=return_trajectory,
             on_step=on_step,
             start=start,
         )
 
-    def invert(
-        self,
-        net: nn.Module,
-        images: torch.Tensor,
-        steps: int = 50,
-        cond: Condition | None = None,
-        guidance: float = 1.0,
-        on_step: OnStep = None,
-        strength: float = 1.0,
-    ) -> torch.Tensor:
+    def _invert(self, denoiser, images, steps, strength, on_step):
         """The noise that deterministic DDIM sampling (same steps, cond, guidance) maps back to ``images``; with
         ``strength`` < 1 the partly noised latent that sampling with ``start = 1 - strength`` maps back."""
-        return invert_ddim(
-            self.model_fn(net, cond, guidance), images, steps, self.noise_scheduler.config, on_step, strength
-        )
+        return invert_ddim(self.model_fn(denoiser), images, steps, self.noise_scheduler.config, on_step, strength)

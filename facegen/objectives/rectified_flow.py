@@ -16,15 +16,14 @@ from typing import Callable, Literal
 import torch
 import torch.nn as nn
 
-from facegen.conditioning import Condition, guided
-from facegen.objectives.base import LossResult, SamplerChoice, training_loss
-from facegen.samplers.ode import OnStep, sample_ode
-from facegen.specs import objective_spec
+from facegen.conditioning import Condition
+from facegen.objectives.base import LossResult, Objective, training_loss
+from facegen.samplers.ode import sample_ode
 
 VelocityField = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (t, x) -> v, t a scalar tensor
 
 
-class RectifiedFlow(SamplerChoice, name="rectified_flow"):
+class RectifiedFlow(Objective, name="rectified_flow"):
     """``rtol``/``atol``: the tolerances of the adaptive dopri5 sampler (``sampler.rtol/atol``)."""
 
     def __init__(
@@ -37,12 +36,8 @@ class RectifiedFlow(SamplerChoice, name="rectified_flow"):
         rtol: float = 1e-4,
         atol: float = 1e-4,
     ) -> None:
-        if prediction not in objective_spec(self.name).predictions:
-            raise ValueError(f"prediction must be 'velocity' or 'x', got {prediction!r}")
-        if time_sampling not in ("uniform", "logit_normal"):
-            raise ValueError(f"time_sampling must be 'uniform' or 'logit_normal', got {time_sampling!r}")
-        self.prediction = prediction
-        self.time_sampling = time_sampling
+        self.prediction = self._choice("prediction", prediction, self.predictions)
+        self.time_sampling = self._choice("time_sampling", time_sampling, ("uniform", "logit_normal"))
         self.logit_mean = logit_mean
         self.logit_std = logit_std
         self.t_eps = t_eps
@@ -81,45 +76,22 @@ class RectifiedFlow(SamplerChoice, name="rectified_flow"):
         mse = (self.to_velocity(out, x_t, t).float() - target.float()).pow(2).mean()
         return training_loss(mse, auxiliary, parts, return_parts)
 
-    __call__ = loss
-
-    def field(self, net: nn.Module, cond: Condition | None = None, guidance: float = 1.0) -> VelocityField:
-        """The ODE right-hand side dx/dt for the samplers, which know nothing about networks."""
-        denoiser = guided(net, cond, guidance)
+    def field(self, denoiser: nn.Module) -> VelocityField:
+        """The ODE right-hand side dx/dt of a (guided) denoiser, for the samplers, which know nothing about
+        networks."""
 
         def velocity_field(t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
             return self.velocity(denoiser, x, t.expand(x.shape[0]).to(x.dtype))
 
         return velocity_field
 
-    def sample(
-        self,
-        net: nn.Module,
-        noise: torch.Tensor,
-        sampler: str | None = None,
-        steps: int = 50,
-        cond: Condition | None = None,
-        guidance: float = 1.0,
-        return_trajectory: bool = False,
-        on_step: OnStep = None,
-        start: float = 0.0,
-    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+    def _sample(self, denoiser, noise, method, steps, start, return_trajectory, on_step):
         """Noise (or a partly inverted image at time ``start``) -> images at t = 1."""
-        field = self.field(net, cond, guidance)
-        method = self._sampler(sampler)
+        field = self.field(denoiser)
         return sample_ode(field, noise, method, steps, self.rtol, self.atol, return_trajectory, on_step, t_start=start)
 
-    def invert(
-        self,
-        net: nn.Module,
-        images: torch.Tensor,
-        steps: int = 50,
-        cond: Condition | None = None,
-        guidance: float = 1.0,
-        on_step: OnStep = None,
-        strength: float = 1.0,
-    ) -> torch.Tensor:
+    def _invert(self, denoiser, images, steps, strength, on_step):
         """ODE inversion with Heun (deterministic, second order): from the images (t = 1) back to t = 1 - strength
         (1: pure noise)."""
-        field = self.field(net, cond, guidance)
+        field = self.field(denoiser)
         return sample_ode(field, images, "heun", steps, on_step=on_step, t_start=1.0, t_end=1.0 - strength)

@@ -113,6 +113,14 @@ def _fields(options: type) -> dict[str, tuple[Any, Any]]:
     return {f.name: (str(f.type), f.default) for f in dataclasses.fields(options)}
 
 
+def preset_with(presets: dict[str, Any], size: str, label: str, **overrides: Any) -> dict[str, Any]:
+    """A size preset's fields as keywords, each override that is not None replacing the preset's value."""
+    if size not in presets:
+        raise ValueError(f"unknown {label} size {size!r}; presets: {list(presets)}")
+    chosen = dataclasses.asdict(presets[size])
+    return chosen | {k: v for k, v in overrides.items() if v is not None}
+
+
 def backbone_spec(name: str) -> BackboneSpec:
     if name not in BACKBONES:
         raise ValueError(f"unknown model {name!r}; registered models: {sorted(BACKBONES)}")

@@ -9,7 +9,7 @@ import torch
 
 from facegen.cli import main
 from facegen.objectives import OBJECTIVES, RectifiedFlow
-from facegen.objectives.base import SamplerChoice, training_loss
+from facegen.objectives.base import Objective, training_loss
 from facegen.specs import ObjectiveSpec, register_objective, unregister
 from facegen.utils.bounds import Bound
 
@@ -30,9 +30,9 @@ TOY = ObjectiveSpec(
 
 
 def define_toy_meanflow() -> type:
-    """The class (subclassing SamplerChoice registers it under its spec's name)."""
+    """The class (subclassing Objective registers it under its spec's name)."""
 
-    class ToyMeanFlow(SamplerChoice, name="toy_meanflow"):
+    class ToyMeanFlow(Objective, name="toy_meanflow"):
         """The net predicts the average velocity u(x_t, t, r) over [t, r] (t = 0 noise, 1 data, as rectified flow):
         on a straight path it is data - noise, and sampling jumps x_r = x_t + (r - t) u."""
 
