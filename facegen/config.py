@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import yaml
 
+from facegen.autoencoder_names import AUTOENCODER_DOWNSAMPLE
 from facegen.conditioning_names import CONDITIONING_TYPES
 from facegen.objective_names import default_sampler
 from facegen.specs import BACKBONES, OBJECTIVES, all_samplers, on_change, sampler_problem
@@ -440,7 +441,9 @@ def validate(cfg: Config) -> Config:
         raise ConfigError(f"objective.name: {cfg.objective.name!r} is not one of {list(OBJECTIVES)}")
     objective = OBJECTIVES[cfg.objective.name]
     options = getattr(cfg.model, backbone.name)
-    problem = backbone.check and backbone.check(options, cfg.data.image_size // LATENT_FACTOR[cfg.autoencoder.name])
+    problem = backbone.check and backbone.check(
+        options, cfg.data.image_size // AUTOENCODER_DOWNSAMPLE[cfg.autoencoder.name]
+    )
     checks = [
         (not problem, problem),
         (
@@ -496,10 +499,6 @@ def validate(cfg: Config) -> Config:
         owners = " or ".join(repr(s.name) for s in OBJECTIVES.values() if "eta" in s.sampler_options)
         raise ConfigError(f"sampler.eta={cfg.sampler.eta}: DDIM's noise, only for objective.name={owners} (or 0)")
     return cfg
-
-
-# Spatial downsampling of each autoencoder kind (both pretrained kinds compress 8x).
-LATENT_FACTOR = {"identity": 1, "taef2": 8, "kl": 8}
 
 
 def resolved_sampler(cfg: Config, name: str | None = None) -> str:

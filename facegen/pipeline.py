@@ -339,7 +339,7 @@ class FacePipeline:
     def semantic_code(self, latents: torch.Tensor) -> torch.Tensor:
         """The posterior mean code [B, dim] of faces given in model space (after ``autoencoder.encode``)."""
         self.kind.check_request(self.checkpoint, reference=latents)
-        return self.net.cond_embedder.encoder(latents.to(self.device))[0].cpu()
+        return self.net.cond_embedder.face_code(latents.to(self.device)).cpu()
 
     def invert_face(
         self,
@@ -377,9 +377,8 @@ class FacePipeline:
         """``code`` [1, dim] moved, for each row of ``changes`` [n, 40], by the least change that makes the semantic
         encoder's attribute head read those attributes at ``±margin`` (0 = leave free): [n, dim] on the CPU."""
         margin = checked("semantic_margin", margin, float, Bound(0))
-        encoder = self.net.cond_embedder.encoder
         codes = code.to(self.device).expand(len(changes), -1)
-        return encoder.steer(codes, changes.to(self.device), margin).cpu()
+        return self.net.cond_embedder.steer(codes, changes.to(self.device), margin).cpu()
 
     def regenerate(
         self,

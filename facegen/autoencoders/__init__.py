@@ -6,12 +6,11 @@ import os
 
 import torch
 
+from facegen.autoencoder_names import AUTOENCODERS
 from facegen.autoencoders.base import Autoencoder, latent_shape
 from facegen.autoencoders.identity import IdentityAutoencoder
 from facegen.autoencoders.quality import psnr
 from facegen.autoencoders.taef2 import TAEF2
-
-AUTOENCODERS = ("identity", "taef2", "kl")
 
 
 def build_autoencoder(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from facegen.autoencoder_names import AUTOENCODER_DOWNSAMPLE
 from facegen.autoencoders.base import Autoencoder
 
 
 class IdentityAutoencoder(Autoencoder):
     name = "identity"
     latent_channels = 3
-    downsample = 1
+    downsample = AUTOENCODER_DOWNSAMPLE["identity"]
     scaling_factor = 1.0
 
     def __init__(self) -> None:

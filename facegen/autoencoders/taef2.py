@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from facegen.autoencoder_names import AUTOENCODER_DOWNSAMPLE
 from facegen.autoencoders.base import Autoencoder
 
 WIDTH = 64
@@ -114,7 +115,7 @@ def load_taef2_state(file: Path) -> dict[str, Tensor]:
 class TAEF2(Autoencoder):
     name = "taef2"
     latent_channels = LATENT_CHANNELS
-    downsample = 8
+    downsample = AUTOENCODER_DOWNSAMPLE["taef2"]
     scaling_factor = 1.0
 
     def __init__(

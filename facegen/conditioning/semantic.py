@@ -94,6 +94,15 @@ class SemanticEmbedder(nn.Module):
         """(code [B, dim], present [B] bool) from ``cond.semantic``, else by encoding ``cond.reference``."""
         return self._code(cond, return_aux=False)[0]
 
+    def face_code(self, reference: torch.Tensor) -> torch.Tensor:
+        """The posterior mean code [B, dim] of faces given in model space: the code an edit keeps."""
+        return self.encoder(reference)[0]
+
+    def steer(self, codes: torch.Tensor, attributes: torch.Tensor, margin: float) -> torch.Tensor:
+        """``codes`` moved by the least change that makes the attribute head read ``attributes`` at ``±margin``
+        (:meth:`SemanticEncoder.steer`)."""
+        return self.encoder.steer(codes, attributes, margin)
+
     def _code(self, cond: Condition, return_aux: bool) -> tuple[tuple[torch.Tensor, torch.Tensor] | None, Auxiliary]:
         """The code and, with ``return_aux`` in training, the :meth:`regularizer` of that batch's posterior."""
         if cond.semantic is not None:
