@@ -70,7 +70,7 @@ def _encode_images(image_cache: ImageCache, autoencoder, tmp: Path, batch_size: 
 
 
 def _encode_captions(image_cache: ImageCache, text_encoder, folder: Path, seed: int, batch_size: int) -> dict:
-    from facegen.text.captions import captions_for
+    from facegen.data.captions import captions_for
 
     if image_cache.attributes is None:
         raise ValueError("text conditioning needs captions, and captions come from attributes: this dataset has none")

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from facegen.data import CELEBA_ATTRIBUTES, read_attribute_file
-from facegen.text import ABSENT_PHRASES, ATTRIBUTE_PHRASES, caption_from_attributes, captions_for
+from facegen.data.captions import ABSENT_PHRASES, ATTRIBUTE_PHRASES, caption_from_attributes, captions_for
 
 INDEX = {name: i for i, name in enumerate(CELEBA_ATTRIBUTES)}
 SEEDS = range(40)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import torch
 
 from facegen.data.attributes import CELEBA_ATTRIBUTES
-from facegen.text.phrases import (
+from facegen.data.phrases import (
     ABSENT_PHRASES,
     ATTRIBUTE_PHRASES,
     BEARD,
