@@ -101,6 +101,8 @@ class SamplerConfig:
     name: str | None = None  # null: the objective's default (heun / ddim); facegen.objective_names lists them
     steps: int = 50
     cfg_scale: float = 1.0  # classifier-free guidance for conditional models (1 = off)
+    # [lo, hi]: guide only from lo to hi of the way from noise (0) to data (1); null: all the way
+    guidance_interval: list[float] | None = None
     eta: float = 0.0  # DDIM stochasticity (ddpm objective, ddim sampler)
     rtol: float = 1e-4  # tolerances of the adaptive dopri5 sampler (rectified_flow)
     atol: float = 1e-4
@@ -429,6 +431,10 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     return data or {}
 
 
+def _is_interval(interval: list[float] | None) -> bool:
+    return interval is None or (len(interval) == 2 and 0 <= interval[0] < interval[1] <= 1)
+
+
 def validate(cfg: Config) -> Config:
     """Cross-field checks that types alone cannot express."""
     if cfg.conditioning.type not in CONDITIONING_TYPES:  # the registered kinds' names (facegen.conditioning.kinds)
@@ -456,6 +462,11 @@ def validate(cfg: Config) -> Config:
             f"{backbone.name} backbone does not take",
         ),
         (cfg.train.min_lr <= cfg.train.lr, "train.min_lr must lie in [0, train.lr]"),
+        (
+            _is_interval(cfg.sampler.guidance_interval),
+            f"sampler.guidance_interval={cfg.sampler.guidance_interval}: null or [lo, hi] with 0 <= lo < hi <= 1 "
+            "(how far from noise, 0, to data, 1)",
+        ),
         (
             cfg.train.batch_size % cfg.train.grad_accum == 0,
             f"train.grad_accum={cfg.train.grad_accum} must divide train.batch_size={cfg.train.batch_size}",

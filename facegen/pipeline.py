@@ -319,6 +319,7 @@ class FacePipeline:
             steps=steps,
             guidance=guidance,
             return_trajectory=return_trajectory,
+            guidance_interval=self.config.sampler.guidance_interval,
         )
         net = self.sampling_net
 

@@ -122,6 +122,7 @@ def score(
         checkpoint=str(pipe.checkpoint) if pipe.checkpoint else None,
         sampler_steps=steps,
         cfg_scale=guidance,
+        guidance_interval=pipe.config.sampler.guidance_interval,
         generation_seed=seed,
     )
     if person is not None:

@@ -59,11 +59,15 @@ class Objective:
         return_trajectory: bool = False,
         on_step: OnStep = None,
         start: float = 0.0,
+        guidance_interval: tuple[float, float] | None = None,
     ) -> Trajectory:
         """Images from ``noise`` (or, from ``start`` > 0, from a partly inverted image); ``sampler`` None: the
-        default; with ``return_trajectory`` also the states along the way."""
+        default; with ``return_trajectory`` also the states along the way. ``guidance_interval`` (lo, hi): guide
+        only from lo to hi of the way from noise (0) to data (1) (None: all the way)."""
         method = self._sampler(sampler)
-        return self._sample(guided(net, cond, guidance), noise, method, steps, start, return_trajectory, on_step)
+        window = None if guidance_interval is None else self.net_times(*guidance_interval)
+        denoiser = guided(net, cond, guidance, window=window)
+        return self._sample(denoiser, noise, method, steps, start, return_trajectory, on_step)
 
     def invert(
         self,
@@ -77,6 +81,11 @@ class Objective:
     ) -> torch.Tensor:
         """The latent that deterministic sampling from ``start = 1 - strength`` maps back to ``images``."""
         return self._invert(guided(net, cond, guidance), images, steps, strength, on_step)
+
+    def net_times(self, lo: float, hi: float) -> tuple[float, float]:
+        """The net's time inputs between ``lo`` and ``hi`` of the way from noise (0) to data (1): this objective's
+        time runs that way (rectified flow); one whose time runs the other way overrides it."""
+        return lo, hi
 
     def _sample(self, denoiser, noise, method: str, steps: int, start: float, return_trajectory: bool,
                 on_step: OnStep) -> Trajectory:  # fmt: skip

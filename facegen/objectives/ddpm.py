@@ -57,6 +57,10 @@ class DDPM(Objective, name="ddpm"):
         """The network's time input t = k / T in [0, 1) for integer timesteps k."""
         return timesteps.to(dtype) / self.num_train_timesteps
 
+    def net_times(self, lo: float, hi: float) -> tuple[float, float]:
+        """t = k / T is near 1 at pure noise: ``lo``..``hi`` of the way to data is t in [1 - hi, 1 - lo]."""
+        return 1.0 - hi, 1.0 - lo
+
     def loss(
         self, net: nn.Module, images: torch.Tensor, cond: Condition | None = None, return_parts: bool = False
     ) -> LossResult:

@@ -56,6 +56,7 @@ class SampleLogger:
                 cond=self.cond,
                 guidance=cfg.sampler.cfg_scale,
                 return_trajectory=True,
+                guidance_interval=cfg.sampler.guidance_interval,
             )
         states = [state.autoencoder.decode(s.float()).clamp(-1, 1).cpu() for s in states]
         image, name = grid(states[-1]), f"step_{state.step:08d}"

@@ -65,3 +65,31 @@ def test_sampler_options_reach_the_samplers():
     with pytest.raises(ConfigError, match="sampler.eta=0.5: .*only for objective.name='ddpm'"):
         load_config(None, ["sampler.eta=0.5"])
     assert isinstance(flow, RectifiedFlow) and isinstance(ddpm, DDPM)
+
+
+def test_guidance_interval_guides_only_inside_it_whichever_way_time_runs():
+    """Guidance (two branches in one batch) only from lo to hi of the way from noise to data; one pass elsewhere.
+    Rectified flow's time runs noise -> data, DDPM's data -> noise: both read the interval the same way."""
+    from facegen.conditioning import Condition
+
+    cond = Condition(attributes=torch.ones(2, 40))
+    for cls in OBJECTIVES.values():
+        seen = []
+
+        def net(x, t, c=None):
+            seen.append((len(x), float(t[0])))
+            return torch.zeros_like(x)
+
+        objective = cls()
+        objective.sample(net, torch.randn(2, 1, 2, 2), steps=8, cond=cond, guidance=2.0, guidance_interval=(0.5, 1))
+        progress = [(n, t if cls is RectifiedFlow else 1 - t) for n, t in seen]
+        assert {n for n, p in progress if p >= 0.5} == {4} and {n for n, p in progress if p < 0.5} == {2}, seen
+        seen.clear()
+        objective.sample(net, torch.randn(2, 1, 2, 2), steps=8, cond=cond, guidance=2.0)
+        assert {n for n, _ in seen} == {4}  # no interval: guided all the way
+
+
+@pytest.mark.parametrize("interval", ["[0.5,0.5]", "[-0.1,0.5]", "[0.2,1.5]", "[0.3]"])
+def test_a_bad_guidance_interval_is_named(interval):
+    with pytest.raises(ConfigError, match=r"sampler.guidance_interval=.*0 <= lo < hi <= 1"):
+        load_config(None, [f"sampler.guidance_interval={interval}"])

@@ -1,0 +1,105 @@
+"""Quality against sampling cost: a model's samples scored (fd_face, FD_attr, ...) for each sampler setting.
+
+    python benchmarks/sampling_sweep.py --model faces128 --num-samples 500 \
+        --settings heun:4 heun:8 euler:8 heun:4:cfg=3 heun:4:cfg=3:interval=0.3-1
+
+A setting is ``sampler:steps`` with optional ``:cfg=SCALE`` (default: the model's) and ``:interval=LO-HI``
+(guidance only from LO to HI of the way from noise to data, ``sampler.guidance_interval``; default: the model's).
+NFE counts network evaluations per face (Heun spends two per step but the last); guided evaluations run the
+conditional and unconditional branch in one batch, so ``passes`` counts those as two. Attribute rows come from
+celeba:test, as in ``facegen eval``; the same seed and noise for every setting. Prints one JSON line per setting
+and a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from facegen.pipeline import FacePipeline
+from facegen.scoring import score
+from facegen.utils.hardware import describe_cpu
+
+NFE_PER_STEPS = {"euler": lambda n: n, "heun": lambda n: 2 * n - 1, "ddim": lambda n: n, "dpm++": lambda n: n}
+
+
+def parse_setting(text: str) -> dict:
+    """``heun:4:cfg=3:interval=0.3-1`` -> {"sampler", "steps", "cfg_scale", "interval"} (None: the model's)."""
+    sampler, steps, *options = text.split(":")
+    setting = {"sampler": sampler, "steps": int(steps), "cfg_scale": None, "interval": "model"}
+    for option in options:
+        key, _, value = option.partition("=")
+        if key == "cfg":
+            setting["cfg_scale"] = float(value)
+        elif key == "interval":
+            setting["interval"] = None if value == "none" else [float(v) for v in value.split("-")]
+        else:
+            raise SystemExit(f"setting {text!r}: unknown option {key!r} (cfg=SCALE, interval=LO-HI or none)")
+    return setting
+
+
+def guided_passes(sampler: str, steps: int, guided: bool, interval: list[float] | None) -> int:
+    """Network passes per face: the evaluations at times inside the interval count twice when guided."""
+    import torch
+
+    times = torch.linspace(0, 1, steps + 1)[:-1].tolist()
+    if sampler == "heun":  # each step evaluates at its start and (but the last) at its end
+        times = times + torch.linspace(0, 1, steps + 1)[1:-1].tolist()
+    inside = sum(1 for t in times if interval is None or interval[0] <= t <= interval[1])
+    return len(times) + (inside if guided else 0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default=None, help="pretrained name or folder (default: faces128)")
+    parser.add_argument("--checkpoint", default=None, help="or a training run")
+    parser.add_argument("--settings", nargs="+", default=["heun:4", "heun:8", "euler:8"])
+    parser.add_argument("--metrics", default="fd_face,fd_attr")
+    parser.add_argument("--num-samples", type=int, default=500)
+    parser.add_argument("--celeba-root", default="../shared/data/celeba")
+    parser.add_argument("--out", default=None, help="also append the JSON lines to this file")
+    args = parser.parse_args()
+    metrics = args.metrics.split(",")
+    settings = [parse_setting(s) for s in args.settings]  # every setting checked before any work
+    pipe = FacePipeline.load(args.checkpoint, args.model)
+    model_interval = pipe.config.sampler.guidance_interval
+    rows = []
+    for setting in settings:
+        pipe.config.sampler.name = setting["sampler"]
+        interval = model_interval if setting["interval"] == "model" else setting["interval"]
+        pipe.config.sampler.guidance_interval = interval
+        start = time.perf_counter()
+        report = score(
+            pipe, metrics, args.num_samples, "celeba:test", args.celeba_root, steps=setting["steps"],
+            cfg_scale=setting["cfg_scale"], progress=False,
+        )  # fmt: skip
+        guidance = report["protocol"]["cfg_scale"]
+        row = {
+            "sampler": setting["sampler"],
+            "steps": setting["steps"],
+            "cfg_scale": guidance,
+            "interval": interval,
+            "nfe": NFE_PER_STEPS[setting["sampler"]](setting["steps"]),
+            "passes": guided_passes(setting["sampler"], setting["steps"], guidance != 1.0, interval),
+            **{m: round(report["metrics"][m], 4) for m in metrics},
+            "seconds": round(time.perf_counter() - start, 1),
+            "num_samples": args.num_samples,
+            "model": str(pipe.checkpoint or args.model or "faces128"),
+            "cpu": describe_cpu(),
+        }
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        if args.out:
+            with open(args.out, "a") as f:
+                f.write(json.dumps(row) + "\n")
+    print(f"\n| sampler | steps | cfg | interval | NFE | passes | {' | '.join(metrics)} | seconds |")
+    print("|---" * (7 + len(metrics)) + "|")
+    for r in rows:
+        values = " | ".join(str(r[m]) for m in metrics)
+        print(f"| {r['sampler']} | {r['steps']} | {r['cfg_scale']} | {r['interval']} | {r['nfe']} | {r['passes']} | "
+              f"{values} | {r['seconds']} |")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
