@@ -129,6 +129,13 @@ def _generation_parser(sub, name: str, help: str, out: str | None) -> argparse.A
     parser.add_argument("--steps", type=COUNT, help="sampler steps (default: the run's sampler.steps)")
     default = "measured per attribute, guided from the face's own" if name == "edit" else "the run's"
     parser.add_argument("--cfg-scale", type=SCALE, help=f"classifier-free guidance (1 = off; default: {default})")
+    if name in ("sample", "eval"):
+        parser.add_argument(
+            "--guide",
+            metavar="MODEL",
+            help="autoguidance: guide away from this weaker model (name or exported folder; same latent space and "
+            "conditioning) instead of the unconditional prediction, --cfg-scale as the weight",
+        )
     parser.add_argument("--out", default=out, help="output folder" if out else "write the JSON report here")
     parser.add_argument(
         "--overwrite",
@@ -225,7 +232,14 @@ def _pipeline(args: argparse.Namespace, use_ema: bool = True):
         from facegen.personalization.subject import SUBJECT_FORMAT
 
         read_layout(subject, SUBJECT_FORMAT)
+    guide = getattr(args, "guide", None)
+    if guide is not None:  # a missing guide fails before any model loads
+        from facegen.pretrained import resolve_model_folder
+
+        resolve_model_folder(guide)
     pipe = FacePipeline.load(args.checkpoint, args.model, device=device, use_ema=use_ema, compile=args.compile)
+    if guide is not None:
+        pipe = pipe.with_guide(FacePipeline.from_pretrained(guide, device=device))
     return pipe if subject is None else pipe.with_subject(subject)
 
 

@@ -110,6 +110,7 @@ class FacePipeline:
     _text_encoder: nn.Module | None = None
     subject: Subject | None = None  # a learned person (``with_subject``): in every condition this pipeline makes
     compile: bool = False  # sample through ``torch.compile(net)`` (``sampling_net``)
+    guide: nn.Module | None = None  # a weaker net generation guides away from (``with_guide``: autoguidance)
     _compiled: nn.Module | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
@@ -178,6 +179,21 @@ class FacePipeline:
             subject.check_base(base_fingerprint(self.net), self.checkpoint)
         net = subject.adapt(self.net).to(self.device)
         return replace(self, net=net, subject=replace(subject, embedding=subject.embedding.float().cpu()))
+
+    def with_guide(self, weak: "FacePipeline") -> "FacePipeline":
+        """This pipeline generating with autoguidance: ``cfg_scale`` then weighs this net against ``weak``'s
+        prediction (a smaller or shorter-trained model of the same faces) instead of the unconditional one.
+        The weak model must see the same inputs: autoencoder, image size and kind of condition."""
+        mine, theirs = self.config, weak.config
+        same = {
+            "autoencoder": (mine.autoencoder.name, theirs.autoencoder.name),
+            "data.image_size": (mine.data.image_size, theirs.data.image_size),
+            "conditioning.type": (self.kind.name, weak.kind.name),
+        }
+        for key, (a, b) in same.items():
+            if a != b:
+                raise ValueError(f"guide {weak.checkpoint}: {key} is {b!r}, this model's is {a!r}; they must match")
+        return replace(self, guide=weak.net.to(self.device))
 
     def sampling_settings(self, steps: int | None = None, cfg_scale: float | None = None) -> tuple[int, float]:
         """(steps, guidance) a sampling call uses: the model's ``sampler.steps`` / ``sampler.cfg_scale`` for None.
@@ -320,6 +336,7 @@ class FacePipeline:
             guidance=guidance,
             return_trajectory=return_trajectory,
             guidance_interval=self.config.sampler.guidance_interval,
+            guide=self.guide,
         )
         net = self.sampling_net
 

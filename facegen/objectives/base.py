@@ -60,13 +60,15 @@ class Objective:
         on_step: OnStep = None,
         start: float = 0.0,
         guidance_interval: tuple[float, float] | None = None,
+        guide: nn.Module | None = None,
     ) -> Trajectory:
         """Images from ``noise`` (or, from ``start`` > 0, from a partly inverted image); ``sampler`` None: the
         default; with ``return_trajectory`` also the states along the way. ``guidance_interval`` (lo, hi): guide
-        only from lo to hi of the way from noise (0) to data (1) (None: all the way)."""
+        only from lo to hi of the way from noise (0) to data (1) (None: all the way); ``guide``: a weaker net to guide
+        away from (autoguidance) instead of the unconditional prediction."""
         method = self._sampler(sampler)
         window = None if guidance_interval is None else self.net_times(*guidance_interval)
-        denoiser = guided(net, cond, guidance, window=window)
+        denoiser = guided(net, cond, guidance, window=window, guide=guide)
         return self._sample(denoiser, noise, method, steps, start, return_trajectory, on_step)
 
     def invert(
