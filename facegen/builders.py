@@ -56,7 +56,8 @@ def model_config_options(cfg: Config) -> dict[str, Any]:
 
 
 def model_from_config(cfg: Config, autoencoder=None) -> nn.Module:
-    """The backbone named by ``model.name`` for the autoencoder's latent shape, given only its own options."""
+    """The backbone named by ``model.name`` for the autoencoder's latent shape, given only its own options; with
+    ``video.frames`` wrapped as a video backbone (temporal layers after the blocks its spec lists)."""
     from facegen.autoencoders import latent_shape
 
     if autoencoder is None:
@@ -65,13 +66,20 @@ def model_from_config(cfg: Config, autoencoder=None) -> nn.Module:
     options = {key.rpartition(".")[2]: value for key, value in model_config_options(cfg).items() if value is not None}
     if objective_spec(cfg.objective.name).two_time:  # the objective trains net(x, t, cond, r): r is embedded too
         options["two_time"] = True
-    return build_model(
+    net = build_model(
         cfg.model.name,
         image_size=size,
         in_channels=channels,
         cond_embedder=embedder_from_config(cfg, channels, size),
         **options,
     )
+    vc = cfg.video
+    if vc.frames is None:
+        return net
+    from facegen.models.temporal import VideoBackbone
+
+    sites = backbone_spec(cfg.model.name).temporal
+    return VideoBackbone(net, sites, vc.frames, vc.temporal, vc.head_dim, vc.alpha_init, vc.train_spatial)
 
 
 def objective_from_config(cfg: Config):
