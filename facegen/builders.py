@@ -120,3 +120,23 @@ def encoded_cache_from_config(cfg: Config, device=None, autoencoder=None, text_e
         text_encoder = text_encoder_from_config(cfg, device)
     autoencoder = autoencoder or autoencoder_from_config(cfg, device)
     return load_or_build_encoded_cache(cache_from_config(cfg), autoencoder, text_encoder)
+
+
+def clips_from_config(cfg: Config, autoencoder=None):
+    """The clip cache a video run trains on (``video.clips``): camera-motion clips rendered from the ``data.*``
+    photos, or aligned face clips from the videos in ``video.videos``; encoded for a latent run. Built once."""
+    from facegen.data.clips import encode_clips, render_camera_motion
+
+    vc, dc = cfg.video, cfg.data
+    if vc.clips == "videos":
+        from facegen.data.videos import video_clips
+
+        cache = video_clips(vc.videos, vc.frames, dc.image_size, vc.frame_stride, dc.max_images, dc.cache_dir)
+    else:
+        cache = render_camera_motion(
+            dc.dataset, dc.root, dc.split, vc.frames, dc.image_size, vc.pan, vc.zoom, vc.rotation,
+            max_images=dc.max_images, cache_dir=dc.cache_dir,
+        )  # fmt: skip
+    if cfg.autoencoder.name == "identity":
+        return cache
+    return encode_clips(cache, autoencoder or autoencoder_from_config(cfg))

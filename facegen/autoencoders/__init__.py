@@ -6,7 +6,7 @@ import os
 
 import torch
 
-from facegen.autoencoders.base import Autoencoder, latent_shape
+from facegen.autoencoders.base import Autoencoder, decode_clips, latent_shape
 from facegen.autoencoders.identity import IdentityAutoencoder
 from facegen.autoencoders.quality import psnr
 from facegen.autoencoders.taef2 import TAEF2
@@ -38,6 +38,7 @@ __all__ = [
     "Autoencoder",
     "IdentityAutoencoder",
     "build_autoencoder",
+    "decode_clips",
     "latent_shape",
     "psnr",
 ]
