@@ -540,6 +540,11 @@ def _check_video(cfg: Config) -> None:
         raise ConfigError("eval.every: evaluation scores images; set it to 0 for a video model (video.frames)")
     if vc.clips == "videos" and not vc.videos:
         raise ConfigError("video.videos: clips: videos needs the folder of face videos")
+    if not vc.train_spatial and not cfg.train.init_from:
+        raise ConfigError(
+            "video.train_spatial=false keeps the image model's weights frozen: start from a trained image model with "
+            "train.init_from (or set video.train_spatial=true to train everything)"
+        )
 
 
 # Spatial downsampling of each autoencoder kind (both pretrained kinds compress 8x).
