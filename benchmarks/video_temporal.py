@@ -110,7 +110,9 @@ def main() -> None:
     real_clips = real.batch(np.arange(args.clips))["image"]
 
     print(f"{describe_cpu()}; torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
-    print(f"{args.clips} clips of {frames} frames, {args.steps} {resolved_sampler(video.config)} steps, seed {args.seed}")
+    print(
+        f"{args.clips} clips of {frames} frames, {args.steps} {resolved_sampler(video.config)} steps, seed {args.seed}"
+    )
     header = ["flicker", "change", "shift", "steady", "explained", "drift"]
     print(f"{'clips':<30}" + "".join(f"{h:>10}" for h in header))
     for name, clips in [

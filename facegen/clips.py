@@ -39,7 +39,9 @@ def is_video(pipe: FacePipeline) -> bool:
 def with_frames(pipe: FacePipeline, frames: int) -> FacePipeline:
     """The same video model built for clips of ``frames`` frames (its weights do not depend on the count)."""
     if not is_video(pipe):
-        raise ValueError(f"{pipe.checkpoint}: an image model (its config has no video.frames); clips need a video model")
+        raise ValueError(
+            f"{pipe.checkpoint}: an image model (its config has no video.frames); clips need a video model"
+        )
     frames = checked("frames", frames, int, Bound(2, MAX_FRAMES))
     if frames == pipe.config.video.frames:
         return pipe

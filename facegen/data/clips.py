@@ -84,7 +84,9 @@ def _optional(path: Path) -> np.ndarray | None:
 
 def clip_cache_path(settings: dict[str, Any], cache_dir: str | None = None) -> Path:
     digest = sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
-    return cache_root(cache_dir) / f"clips-{settings['source']}-{settings['frames']}f-{settings['image_size']}px-{digest}"
+    return (
+        cache_root(cache_dir) / f"clips-{settings['source']}-{settings['frames']}f-{settings['image_size']}px-{digest}"
+    )
 
 
 def draw_motion(rng: np.random.Generator, pan: float, zoom: float, rotation: float) -> np.ndarray:
@@ -171,7 +173,13 @@ def render_camera_motion(
 def write_meta(folder: Path, settings: dict[str, Any], count: int) -> None:
     """Last: a folder with meta.json is complete."""
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    meta = {**settings, "count": count, "motion_fields": MOTION_FIELDS, "created": created, "facegen_version": __version__}
+    meta = {
+        **settings,
+        "count": count,
+        "motion_fields": MOTION_FIELDS,
+        "created": created,
+        "facegen_version": __version__,
+    }
     atomic_write_json(folder / "meta.json", meta)
 
 

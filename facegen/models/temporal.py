@@ -188,7 +188,8 @@ class VideoBackbone(Backbone):
         size = self.image_size
         if x.dim() != 5 or x.shape[1:] != (self.frames, self.in_channels, size, size):
             raise ValueError(
-                f"video model built for clips [B, {self.frames}, {self.in_channels}, {size}, {size}], got {list(x.shape)}"
+                f"video model built for clips [B, {self.frames}, {self.in_channels}, {size}, {size}], "
+                f"got {list(x.shape)}"
             )
         clips, frames = x.shape[:2]
 

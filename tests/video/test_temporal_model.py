@@ -10,7 +10,10 @@ from facegen.models import build_model
 from facegen.models.temporal import TemporalBlock, VideoBackbone
 from facegen.specs import backbone_spec
 
-BACKBONES = [("dit", dict(size="tiny", depth=2, hidden_size=64, num_heads=2, patch_size=4)), ("unet", dict(size="tiny"))]
+BACKBONES = [
+    ("dit", dict(size="tiny", depth=2, hidden_size=64, num_heads=2, patch_size=4)),
+    ("unet", dict(size="tiny")),
+]
 
 
 def perturbed(name, options, seed=0):
