@@ -3,8 +3,9 @@
     python benchmarks/sampling_sweep.py --model faces128 --num-samples 500 \
         --settings heun:4 heun:8 euler:8 heun:4:cfg=3 heun:4:cfg=3:interval=0.3-1
 
-A setting is ``sampler:steps`` with optional ``:cfg=SCALE`` (default: the model's) and ``:interval=LO-HI``
-(guidance only from LO to HI of the way from noise to data, ``sampler.guidance_interval``; default: the model's).
+A setting is ``sampler:steps`` with optional ``:cfg=SCALE`` (default: the model's), ``:interval=LO-HI``
+(guidance only from LO to HI of the way from noise to data, ``sampler.guidance_interval``; default: the model's)
+and ``:guide=FOLDER`` (autoguidance: a weaker exported model in the unconditional branch's place).
 NFE counts network evaluations per face (Heun spends two per step but the last); guided evaluations run the
 conditional and unconditional branch in one batch, so ``passes`` counts those as two. Attribute rows come from
 celeba:test, as in ``facegen eval``; the same seed and noise for every setting. Prints one JSON line per setting
@@ -27,15 +28,17 @@ NFE_PER_STEPS = {"euler": lambda n: n, "heun": lambda n: 2 * n - 1, "ddim": lamb
 def parse_setting(text: str) -> dict:
     """``heun:4:cfg=3:interval=0.3-1`` -> {"sampler", "steps", "cfg_scale", "interval"} (None: the model's)."""
     sampler, steps, *options = text.split(":")
-    setting = {"sampler": sampler, "steps": int(steps), "cfg_scale": None, "interval": "model"}
+    setting = {"sampler": sampler, "steps": int(steps), "cfg_scale": None, "interval": "model", "guide": None}
     for option in options:
         key, _, value = option.partition("=")
         if key == "cfg":
             setting["cfg_scale"] = float(value)
         elif key == "interval":
             setting["interval"] = None if value == "none" else [float(v) for v in value.split("-")]
+        elif key == "guide":
+            setting["guide"] = value
         else:
-            raise SystemExit(f"setting {text!r}: unknown option {key!r} (cfg=SCALE, interval=LO-HI or none)")
+            raise SystemExit(f"setting {text!r}: unknown option {key!r} (cfg=, interval=LO-HI or none, guide=DIR)")
     return setting
 
 
@@ -62,10 +65,12 @@ def main() -> None:
     args = parser.parse_args()
     metrics = args.metrics.split(",")
     settings = [parse_setting(s) for s in args.settings]  # every setting checked before any work
-    pipe = FacePipeline.load(args.checkpoint, args.model)
-    model_interval = pipe.config.sampler.guidance_interval
+    base = FacePipeline.load(args.checkpoint, args.model)
+    model_interval = base.config.sampler.guidance_interval
+    guides = {g: FacePipeline.from_pretrained(g) for g in {s["guide"] for s in settings} - {None}}
     rows = []
     for setting in settings:
+        pipe = base if setting["guide"] is None else base.with_guide(guides[setting["guide"]])
         pipe.config.sampler.name = setting["sampler"]
         interval = model_interval if setting["interval"] == "model" else setting["interval"]
         pipe.config.sampler.guidance_interval = interval
@@ -80,6 +85,7 @@ def main() -> None:
             "steps": setting["steps"],
             "cfg_scale": guidance,
             "interval": interval,
+            "guide": setting["guide"],
             "nfe": NFE_PER_STEPS[setting["sampler"]](setting["steps"]),
             "passes": guided_passes(setting["sampler"], setting["steps"], guidance != 1.0, interval),
             **{m: round(report["metrics"][m], 4) for m in metrics},
@@ -93,11 +99,12 @@ def main() -> None:
         if args.out:
             with open(args.out, "a") as f:
                 f.write(json.dumps(row) + "\n")
-    print(f"\n| sampler | steps | cfg | interval | NFE | passes | {' | '.join(metrics)} | seconds |")
-    print("|---" * (7 + len(metrics)) + "|")
+    print(f"\n| sampler | steps | cfg | interval | guide | NFE | passes | {' | '.join(metrics)} | seconds |")
+    print("|---" * (8 + len(metrics)) + "|")
     for r in rows:
         values = " | ".join(str(r[m]) for m in metrics)
-        print(f"| {r['sampler']} | {r['steps']} | {r['cfg_scale']} | {r['interval']} | {r['nfe']} | {r['passes']} | "
+        print(f"| {r['sampler']} | {r['steps']} | {r['cfg_scale']} | {r['interval']} | {r['guide']} | {r['nfe']} | "
+              f"{r['passes']} | "
               f"{values} | {r['seconds']} |")  # fmt: skip
 
 

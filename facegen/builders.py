@@ -56,7 +56,8 @@ def model_config_options(cfg: Config) -> dict[str, Any]:
 
 
 def model_from_config(cfg: Config, autoencoder=None) -> nn.Module:
-    """The backbone named by ``model.name`` for the autoencoder's latent shape, given only its own options."""
+    """The backbone named by ``model.name`` for the autoencoder's latent shape, given only its own options; with
+    ``video.frames`` wrapped as a video backbone (temporal layers after the blocks its spec lists)."""
     from facegen.autoencoders import latent_shape
 
     if autoencoder is None:
@@ -65,13 +66,20 @@ def model_from_config(cfg: Config, autoencoder=None) -> nn.Module:
     options = {key.rpartition(".")[2]: value for key, value in model_config_options(cfg).items() if value is not None}
     if objective_spec(cfg.objective.name).two_time:  # the objective trains net(x, t, cond, r): r is embedded too
         options["two_time"] = True
-    return build_model(
+    net = build_model(
         cfg.model.name,
         image_size=size,
         in_channels=channels,
         cond_embedder=embedder_from_config(cfg, channels, size),
         **options,
     )
+    vc = cfg.video
+    if vc.frames is None:
+        return net
+    from facegen.models.temporal import VideoBackbone
+
+    sites = backbone_spec(cfg.model.name).temporal
+    return VideoBackbone(net, sites, vc.frames, vc.temporal, vc.head_dim, vc.alpha_init, vc.train_spatial)
 
 
 def objective_from_config(cfg: Config):
@@ -112,3 +120,23 @@ def encoded_cache_from_config(cfg: Config, device=None, autoencoder=None, text_e
         text_encoder = text_encoder_from_config(cfg, device)
     autoencoder = autoencoder or autoencoder_from_config(cfg, device)
     return load_or_build_encoded_cache(cache_from_config(cfg), autoencoder, text_encoder)
+
+
+def clips_from_config(cfg: Config, autoencoder=None):
+    """The clip cache a video run trains on (``video.clips``): camera-motion clips rendered from the ``data.*``
+    photos, or aligned face clips from the videos in ``video.videos``; encoded for a latent run. Built once."""
+    from facegen.data.clips import encode_clips, render_camera_motion
+
+    vc, dc = cfg.video, cfg.data
+    if vc.clips == "videos":
+        from facegen.data.videos import video_clips
+
+        cache = video_clips(vc.videos, vc.frames, dc.image_size, vc.frame_stride, dc.max_images, dc.cache_dir)
+    else:
+        cache = render_camera_motion(
+            dc.dataset, dc.root, dc.split, vc.frames, dc.image_size, vc.pan, vc.zoom, vc.rotation,
+            max_images=dc.max_images, cache_dir=dc.cache_dir,
+        )  # fmt: skip
+    if cfg.autoencoder.name == "identity":
+        return cache
+    return encode_clips(cache, autoencoder or autoencoder_from_config(cfg))

@@ -54,6 +54,10 @@ ARCHITECTURE_KEYS = (
     "objective.prediction",
     "objective.schedule",
     "objective.num_train_timesteps",
+    "video.frames",  # an image model or a video one (a video model's weights fit any frame count; its runs do not)
+    "video.temporal",
+    "video.head_dim",
+    "video.train_spatial",  # which weights the optimizer holds
 )
 
 STEP_DIR = re.compile(r"^step_(\d+)$")

@@ -272,7 +272,20 @@ def cmd_sample(args: argparse.Namespace) -> None:
     _out_folder(args)
     if args.no_ema and args.checkpoint is None:
         raise ValueError("--no-ema needs --checkpoint (pretrained models hold only their EMA weights)")
+    if args.frames is not None or args.first_frame is not None:
+        _image(args.first_frame, "--first-frame")
+        if args.gif or args.reference is not None or args.prompt is not None:
+            raise ValueError("--frames / --first-frame make clips: --gif, --reference and --prompt do not apply")
+    if args.video_format != "gif":  # a missing extra is said before the model is loaded
+        from facegen.extras import require
+
+        require("video", f"writing .{args.video_format} clips")
     pipe = _pipeline(args, use_ema=not args.no_ema)
+    from facegen.clips import is_video
+
+    if is_video(pipe) or args.frames is not None or args.first_frame is not None:
+        _sample_clips(args, pipe)
+        return
     out = pipe.generate(
         num_samples=args.num_samples,
         steps=args.steps,
@@ -288,6 +301,18 @@ def cmd_sample(args: argparse.Namespace) -> None:
     images, trajectory = out if args.gif else (out, None)
     folder = pipe.save(images, args.out, trajectory, overwrite=args.overwrite)
     print(f"wrote {len(images)} samples{_of_subject(pipe)} from {pipe.checkpoint} to {folder}")
+
+
+def _sample_clips(args: argparse.Namespace, pipe) -> None:
+    """A video model's clips: one video per clip and a strip of their frames in --out."""
+    from facegen.clips import sample_clips, save_clips
+
+    clips = sample_clips(
+        pipe, args.num_samples, args.frames, args.seed, args.steps, args.sampler, args.cfg_scale, args.attributes,
+        args.first_frame, args.batch_size,
+    )  # fmt: skip
+    folder = save_clips(clips, args.out, args.fps, f".{args.video_format}", args.overwrite)
+    print(f"wrote {len(clips)} clips of {clips.shape[1]} frames from {pipe.checkpoint} to {folder}")
 
 
 def cmd_edit(args: argparse.Namespace) -> None:
@@ -636,6 +661,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.add_argument(
         "--reference", help="a face image: variations of it (models trained with conditioning.semantic_dim > 0)"
+    )
+    sample.add_argument(
+        "--frames", type=number(int, Bound(2, 64)), help="video models: frames per clip (default: its training clips')"
+    )
+    sample.add_argument(
+        "--first-frame", help="video models: a face photo every clip starts on (image-to-video; cropped as CelebA)"
+    )
+    sample.add_argument("--fps", type=number(int, Bound(1, 120)), default=8, help="video models: frames per second")
+    sample.add_argument(
+        "--video-format", choices=("mp4", "webm", "gif"), default="mp4", help="video models: the clips' file format"
     )
     sample.set_defaults(func=cmd_sample)
 

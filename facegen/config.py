@@ -152,6 +152,25 @@ class EvalConfig:
 
 
 @dataclass
+class VideoConfig:
+    """A video model (docs/VIDEO.md, "Temporal layers"): the image backbone with a temporal layer after each block
+    its spec lists, trained on clips of ``frames`` frames. ``frames: null`` (the default) trains an image model."""
+
+    frames: int | None = None  # frames per training clip; null: an image model
+    temporal: Literal["attention", "conv"] = "attention"  # self-attention over the frames, or a 1-D convolution
+    head_dim: int = 32  # temporal attention: width of each head (divides every temporal layer's width)
+    alpha_init: float = 0.5  # the learned spatial weight alpha at the start (the output still equals the image model)
+    train_spatial: bool = False  # false: the image model's weights stay frozen; only temporal layers learn
+    clips: Literal["camera_motion", "videos"] = "camera_motion"  # clips rendered from data.* photos, or real videos
+    videos: str | None = None  # clips: videos: a folder of face videos (MP4, WebM, ...)
+    frame_stride: int = 1  # clips: videos: keep every n-th frame
+    # camera_motion: each clip's motion is drawn once, uniformly up to these (per frame, at data.image_size)
+    pan: float = 1.5  # pixels per frame
+    zoom: float = 0.02  # relative scale change per frame
+    rotation: float = 1.0  # degrees per frame
+
+
+@dataclass
 class Config:
     exp_name: str = "facegen"
     output_dir: str = "runs"
@@ -164,6 +183,7 @@ class Config:
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    video: VideoConfig = field(default_factory=VideoConfig)
 
     @property
     def run_dir(self) -> Path:
@@ -217,6 +237,13 @@ _FIXED_BOUNDS: dict[str, Bound] = {
     "eval.num_samples": Bound(2),
     "eval.max_reference_images": POSITIVE,
     "eval.steps": POSITIVE,
+    "video.frames": Bound(2, 64),
+    "video.head_dim": POSITIVE,
+    "video.alpha_init": Bound(0, 1, low_open=True, high_open=True),
+    "video.frame_stride": POSITIVE,
+    "video.pan": NON_NEGATIVE,
+    "video.zoom": Bound(0, 0.2),
+    "video.rotation": Bound(0, 15),
 }
 BOUNDS: dict[str, Bound] = {}  # filled (in place) by _rebuild_sections
 # A run name is a folder name: no separators, no leading dot (".." or ".x" would write beside or above the run).
@@ -484,6 +511,7 @@ def validate(cfg: Config) -> Config:
     for ok, message in checks:
         if not ok:
             raise ConfigError(message)
+    _check_video(cfg)
     from facegen.metric_names import ALL_METRICS, IDENTITY
 
     if IDENTITY in cfg.eval.metrics:  # it needs photos of one person, which a training run does not have
@@ -510,6 +538,27 @@ def validate(cfg: Config) -> Config:
         owners = " or ".join(repr(s.name) for s in OBJECTIVES.values() if "eta" in s.sampler_options)
         raise ConfigError(f"sampler.eta={cfg.sampler.eta}: DDIM's noise, only for objective.name={owners} (or 0)")
     return cfg
+
+
+def _check_video(cfg: Config) -> None:
+    """A video model: a backbone with temporal sites, conditions per clip, no image evaluation."""
+    vc = cfg.video
+    if vc.frames is None:
+        return
+    if BACKBONES[cfg.model.name].temporal is None:
+        video_backbones = [name for name, spec in BACKBONES.items() if spec.temporal]
+        raise ConfigError(f"video.frames: model.name={cfg.model.name!r} has no temporal layers; use {video_backbones}")
+    if cfg.conditioning.type == "text" or cfg.conditioning.semantic_dim:
+        raise ConfigError("video.frames: video models take conditioning.type none or attributes (no text, no semantic)")
+    if cfg.eval.every:
+        raise ConfigError("eval.every: evaluation scores images; set it to 0 for a video model (video.frames)")
+    if vc.clips == "videos" and not vc.videos:
+        raise ConfigError("video.videos: clips: videos needs the folder of face videos")
+    if not vc.train_spatial and not cfg.train.init_from:
+        raise ConfigError(
+            "video.train_spatial=false keeps the image model's weights frozen: start from a trained image model with "
+            "train.init_from (or set video.train_spatial=true to train everything)"
+        )
 
 
 def resolved_sampler(cfg: Config, name: str | None = None) -> str:

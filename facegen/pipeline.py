@@ -29,6 +29,7 @@ from facegen.conditioning.attributes import AttributeSpec, attribute_matrix
 from facegen.conditioning.kinds import ConditioningKind, kind_of
 from facegen.config import BOUNDS, Bound, Config, resolved_sampler
 from facegen.data.transforms import load_face
+from facegen.objectives.base import guidance_options
 from facegen.samplers.noise import slerp
 from facegen.utils.hardware import autocast_dtype, compile_options, resolve_precision
 from facegen.utils.images import grid, save_gif, save_png, trajectory_frames
@@ -335,9 +336,8 @@ class FacePipeline:
             steps=steps,
             guidance=guidance,
             return_trajectory=return_trajectory,
-            guidance_interval=self.config.sampler.guidance_interval,
-            guide=self.guide,
         )
+        options |= guidance_options(self.config.sampler.guidance_interval, self.guide)
         net = self.sampling_net
 
         def run(x, c, on_step):

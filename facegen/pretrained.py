@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ import torch
 from safetensors.torch import load_file
 
 from facegen.conditioning.kinds import kind_of
-from facegen.config import Config, config_from_dict, read_yaml_mapping, save_config
+from facegen.config import Config, VideoConfig, config_from_dict, read_yaml_mapping, save_config
 from facegen.utils.io import atomic_folder, atomic_write_json, path_lock, save_safetensors
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -132,6 +132,8 @@ def init_weights(cfg: Config) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     except FileNotFoundError as err:
         raise ConfigError(f"train.init_from: {err}") from None
     source_cfg, state, meta = load_model_folder(folder)
+    if source_cfg.video.frames is None and cfg.video.frames is not None:  # an image model starts a video model
+        cfg = replace(cfg, video=VideoConfig())  # compared as the image model it wraps
     differences = architecture_differences(source_cfg, cfg)
     if differences:
         raise ConfigError(

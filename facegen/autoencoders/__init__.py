@@ -7,7 +7,7 @@ import os
 import torch
 
 from facegen.autoencoder_names import AUTOENCODERS
-from facegen.autoencoders.base import Autoencoder, latent_shape
+from facegen.autoencoders.base import Autoencoder, decode_clips, latent_shape
 from facegen.autoencoders.identity import IdentityAutoencoder
 from facegen.autoencoders.quality import psnr
 from facegen.autoencoders.taef2 import TAEF2
@@ -37,6 +37,7 @@ __all__ = [
     "Autoencoder",
     "IdentityAutoencoder",
     "build_autoencoder",
+    "decode_clips",
     "latent_shape",
     "psnr",
 ]

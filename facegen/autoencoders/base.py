@@ -97,3 +97,8 @@ def latent_shape(autoencoder: Autoencoder, image_size: int) -> tuple[int, int, i
         )
     side = image_size // autoencoder.downsample
     return autoencoder.latent_channels, side, side
+
+
+def decode_clips(autoencoder: Autoencoder, clips: torch.Tensor) -> torch.Tensor:
+    """Clips [B, T, C, h, w] in model space -> frames [B, T, 3, H, W] in [-1, 1]: every frame decoded alone."""
+    return autoencoder.decode(clips.float().flatten(0, 1)).clamp(-1, 1).unflatten(0, clips.shape[:2])

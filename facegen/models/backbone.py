@@ -36,6 +36,10 @@ class Backbone(nn.Module):
             return getattr(embedder, how)(cond, return_aux=True)
         return getattr(embedder, how)(cond), NO_AUXILIARY
 
+    def load_initial_weights(self, state: dict[str, torch.Tensor]) -> None:
+        """Start from ``state`` (``train.init_from``); a video backbone also takes its image model's weights."""
+        self.load_state_dict(state)
+
     def check_inputs(self, x: torch.Tensor, r: torch.Tensor | None) -> None:
         """Fail with the sizes named (not deep inside a layer); r only for a net built two-time."""
         name, size = type(self).__name__, self.image_size

@@ -95,6 +95,7 @@ class DiTBlock(nn.Module):
 
     def __init__(self, hidden_size: int, num_heads: int, mlp_dim: int, qk_norm: bool = False) -> None:
         super().__init__()
+        self.hidden_size = hidden_size  # the width of what it returns (a video model's temporal layer reads it)
         self.norm1 = nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6)
         self.attn = Attention(hidden_size, num_heads, qk_norm=qk_norm)
         self.norm2 = nn.LayerNorm(hidden_size, elementwise_affine=False, eps=1e-6)

@@ -115,6 +115,13 @@ class Objective:
         return sampler
 
 
+def guidance_options(interval: list[float] | None, guide: nn.Module | None = None) -> dict:
+    """The ``sample`` keywords of guidance on an interval and autoguidance, only when used: an objective that
+    writes its own ``sample`` need not know them until a model asks for them."""
+    options = {"guidance_interval": tuple(interval)} if interval is not None else {}
+    return options | ({"guide": guide} if guide is not None else {})
+
+
 def training_loss(
     loss: torch.Tensor, auxiliary: torch.Tensor | float, parts: dict[str, torch.Tensor], return_parts: bool
 ) -> LossResult:

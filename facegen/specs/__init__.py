@@ -22,6 +22,20 @@ from facegen.utils.bounds import Bound
 
 
 @dataclass(frozen=True)
+class TemporalSites:
+    """The blocks of a backbone that a video model follows with a temporal layer (``facegen.models.temporal``):
+    the one documented list of a backbone's insides that the video wrapper may touch."""
+
+    blocks: tuple[str, ...]  # module names; a "*" stands for one index (no dots)
+    layout: str  # what those blocks return: "tokens" [N, L, D] or "maps" [N, C, H, W]
+    width: str  # the block's attribute holding that output's width (D or C)
+
+    def __post_init__(self) -> None:
+        if self.layout not in ("tokens", "maps") or not self.blocks:
+            raise ValueError(f"temporal sites: layout must be 'tokens' or 'maps' and blocks non-empty, got {self}")
+
+
+@dataclass(frozen=True)
 class BackboneSpec:
     name: str  # model.name
     options: type  # dataclass of the model.<name> section; its builder accepts every field
@@ -38,6 +52,7 @@ class BackboneSpec:
     check: Callable[[Any, int], str | None] | None = None
     describe: Callable[[Any], str] | None = None  # a suffix of `facegen models`' name (the DiT's "/2")
     flat_keys: bool = False  # older configs kept this section's options flat (model.patch_size): still read
+    temporal: TemporalSites | None = None  # where a video model adds temporal layers (None: no video models)
 
     def __post_init__(self) -> None:
         if not dataclasses.is_dataclass(self.options):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from facegen.specs import BackboneSpec, register_backbone
+from facegen.specs import BackboneSpec, TemporalSites, register_backbone
 from facegen.utils.bounds import POSITIVE
 
 
@@ -67,5 +67,7 @@ DIT = register_backbone(
         check=_check,
         describe=lambda options: f"/{options.patch_size}",
         flat_keys=True,
+        # every transformer block: its tokens [B*T, N, hidden] are mixed over the frames after it
+        temporal=TemporalSites(blocks=("blocks.*",), layout="tokens", width="hidden_size"),
     )
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from facegen.specs import BackboneSpec, register_backbone
+from facegen.specs import BackboneSpec, TemporalSites, register_backbone
 from facegen.utils.bounds import POSITIVE
 
 
@@ -49,5 +49,11 @@ UNET = register_backbone(
         two_time=True,
         lora_targets=LORA_TARGETS,
         flat_keys=True,
+        # every ResNet block of diffusers' UNet (down, mid, up): its maps [B*T, C, H, W] are mixed over the frames
+        temporal=TemporalSites(
+            blocks=("unet.down_blocks.*.resnets.*", "unet.mid_block.resnets.*", "unet.up_blocks.*.resnets.*"),
+            layout="maps",
+            width="out_channels",
+        ),
     )
 )

@@ -18,6 +18,7 @@ from accelerate import Accelerator
 from facegen.builders import (
     autoencoder_from_config,
     cache_from_config,
+    clips_from_config,
     encoded_cache_from_config,
     model_from_config,
     objective_from_config,
@@ -136,7 +137,9 @@ def resolve_config(cfg: Config, text_encoder=None) -> Config:
 
 
 def open_data(cfg: Config, device: torch.device, autoencoder, text_encoder):
-    """The uint8 image cache, or for latent / text training the encoded cache built from it."""
+    """The uint8 image cache, or for latent / text training the encoded cache built from it; a video run's clips."""
+    if cfg.video.frames is not None:
+        return clips_from_config(cfg, autoencoder)
     if cfg.autoencoder.name == "identity" and text_encoder is None:
         return cache_from_config(cfg)
     return encoded_cache_from_config(cfg, device, autoencoder, text_encoder)
@@ -177,7 +180,7 @@ def build_training(cfg: Config, accelerator: Accelerator, init_weights: Callable
     if init_meta:  # the source's weights are already an average: keep averaging at full decay from the start
         ema.num_updates = int(init_meta.get("step") or 0)
     optimizer = torch.optim.AdamW(
-        model.parameters(),
+        [p for p in model.parameters() if p.requires_grad],  # a video model's frozen image weights stay out
         lr=tc.lr,
         betas=(tc.beta1, tc.beta2),
         weight_decay=tc.weight_decay,

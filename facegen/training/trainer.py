@@ -159,7 +159,7 @@ class Trainer:
         from facegen.pretrained import init_weights
 
         state, meta = init_weights(self.cfg)
-        model.load_state_dict(state)
+        model.load_initial_weights(state)  # a video model also takes its image model's weights
         self.accelerator.print(f"initialised from {self.cfg.train.init_from} (its step {meta.get('step')})")
         return meta
 
