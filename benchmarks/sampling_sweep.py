@@ -6,7 +6,7 @@
 A setting is ``sampler:steps`` with optional ``:cfg=SCALE`` (default: the model's), ``:interval=LO-HI``
 (guidance only from LO to HI of the way from noise to data, ``sampler.guidance_interval``; default: the model's)
 and ``:guide=FOLDER`` (autoguidance: a weaker exported model in the unconditional branch's place).
-NFE counts network evaluations per face (Heun spends two per step but the last); guided evaluations run the
+NFE counts network evaluations per face (Heun spends two per step, the last included); guided evaluations run the
 conditional and unconditional branch in one batch, so ``passes`` counts those as two. Attribute rows come from
 celeba:test, as in ``facegen eval``; the same seed and noise for every setting. Prints one JSON line per setting
 and a markdown table.
@@ -22,7 +22,7 @@ from facegen.pipeline import FacePipeline
 from facegen.scoring import score
 from facegen.utils.hardware import describe_cpu
 
-NFE_PER_STEPS = {"euler": lambda n: n, "heun": lambda n: 2 * n - 1, "ddim": lambda n: n, "dpm++": lambda n: n}
+NFE_PER_STEPS = {"euler": lambda n: n, "heun": lambda n: 2 * n, "ddim": lambda n: n, "dpm++": lambda n: n}
 
 
 def parse_setting(text: str) -> dict:
@@ -47,8 +47,8 @@ def guided_passes(sampler: str, steps: int, guided: bool, interval: list[float] 
     import torch
 
     times = torch.linspace(0, 1, steps + 1)[:-1].tolist()
-    if sampler == "heun":  # each step evaluates at its start and (but the last) at its end
-        times = times + torch.linspace(0, 1, steps + 1)[1:-1].tolist()
+    if sampler == "heun":  # each step evaluates at its start and at its end
+        times = times + torch.linspace(0, 1, steps + 1)[1:].tolist()
     inside = sum(1 for t in times if interval is None or interval[0] <= t <= interval[1])
     return len(times) + (inside if guided else 0)
 

@@ -70,6 +70,20 @@ COUNT, SEED, SCALE = number(int, Bound(1)), number(int, Bound(0, 2**32 - 1)), nu
 STRENGTH = number(float, Bound(0, 1, low_open=True))  # how far a photo is inverted: (0, 1]
 
 
+def interval(text: str) -> list[float]:
+    """An argparse type: ``LO,HI`` with 0 <= LO < HI <= 1."""
+    from facegen.config import is_guidance_interval
+
+    parts = text.split(",")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) != 2 or not is_guidance_interval(values):
+        raise argparse.ArgumentTypeError(f"expected LO,HI with 0 <= LO < HI <= 1, got {text!r}")
+    return values
+
+
 def threads(text: str) -> str | int:
     """An argparse type: ``auto`` or a thread count >= 1."""
     if text == "auto":
@@ -297,6 +311,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
         cfg_scale=args.cfg_scale,
         batch_size=args.batch_size,
         return_trajectory=args.gif,
+        guidance_interval=args.guidance_interval,
     )
     images, trajectory = out if args.gif else (out, None)
     folder = pipe.save(images, args.out, trajectory, overwrite=args.overwrite)
@@ -649,6 +664,13 @@ def build_parser() -> argparse.ArgumentParser:
     sample = _generation_parser(sub, "sample", "generate faces from a checkpoint", out="samples")
     sample.add_argument("--num-samples", type=COUNT, default=16, help="how many faces")
     sample.add_argument("--sampler", choices=ALL_SAMPLERS, help="default: the run's")
+    sample.add_argument(
+        "--guidance-interval",
+        type=interval,
+        metavar="LO,HI",
+        help="guide only from LO to HI of the way from noise (0) to data (1) (default: the run's "
+        "sampler.guidance_interval; 0,1: all the way)",
+    )
     sample.add_argument("--seed", type=SEED, default=0, help="noise seed: the same seed gives the same faces")
     sample.add_argument("--batch-size", type=COUNT, default=64, help="faces generated at once")
     sample.add_argument("--gif", action="store_true", help="also write trajectory.gif (noise to face)")

@@ -458,8 +458,15 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     return data or {}
 
 
-def _is_interval(interval: list[float] | None) -> bool:
-    return interval is None or (len(interval) == 2 and 0 <= interval[0] < interval[1] <= 1)
+def is_guidance_interval(interval) -> bool:
+    """None, or [lo, hi] with 0 <= lo < hi <= 1 (how far from noise, 0, to data, 1)."""
+    if interval is None:
+        return True
+    try:
+        lo, hi = (float(v) for v in interval)
+    except (TypeError, ValueError):
+        return False
+    return 0 <= lo < hi <= 1
 
 
 def validate(cfg: Config) -> Config:
@@ -490,7 +497,7 @@ def validate(cfg: Config) -> Config:
         ),
         (cfg.train.min_lr <= cfg.train.lr, "train.min_lr must lie in [0, train.lr]"),
         (
-            _is_interval(cfg.sampler.guidance_interval),
+            is_guidance_interval(cfg.sampler.guidance_interval),
             f"sampler.guidance_interval={cfg.sampler.guidance_interval}: null or [lo, hi] with 0 <= lo < hi <= 1 "
             "(how far from noise, 0, to data, 1)",
         ),

@@ -27,7 +27,7 @@ from facegen.checkpoint import load_checkpoint
 from facegen.conditioning import Condition, guided
 from facegen.conditioning.attributes import AttributeSpec, attribute_matrix
 from facegen.conditioning.kinds import ConditioningKind, kind_of
-from facegen.config import BOUNDS, Bound, Config, resolved_sampler
+from facegen.config import BOUNDS, Bound, Config, is_guidance_interval, resolved_sampler
 from facegen.data.transforms import load_face
 from facegen.objectives.base import guidance_options
 from facegen.samplers.noise import slerp
@@ -314,14 +314,21 @@ class FacePipeline:
         noise: torch.Tensor | None = None,
         prompt: str | Sequence[str] | None = None,
         reference: str | Path | Image.Image | torch.Tensor | None = None,
+        guidance_interval: Sequence[float] | None = None,
     ):
         """Images in [-1, 1]; with ``return_trajectory`` also the list of states from noise to image.
+
+        ``guidance_interval`` (lo, hi): guide only from lo to hi of the way from noise (0) to data (1); None: the
+        model's ``sampler.guidance_interval`` ((0, 1) guides all the way).
 
         ``reference`` (a face; models with a semantic encoder): every sample is conditioned on its code, so they
         are variations of that face, still steerable by ``attributes``.
         """
         steps, guidance = self.sampling_settings(steps, cfg_scale)
         batch_size = checked("batch_size", batch_size, int, Bound(1))
+        interval = self.config.sampler.guidance_interval if guidance_interval is None else guidance_interval
+        if not is_guidance_interval(interval):
+            raise ValueError(f"guidance_interval must be (lo, hi) with 0 <= lo < hi <= 1, got {guidance_interval!r}")
         if noise is None:
             num_samples = checked("num_samples", num_samples, int, Bound(1))
             self.check_fits(num_samples, steps + 1 if return_trajectory else 1)
@@ -337,7 +344,7 @@ class FacePipeline:
             guidance=guidance,
             return_trajectory=return_trajectory,
         )
-        options |= guidance_options(self.config.sampler.guidance_interval, self.guide)
+        options |= guidance_options(interval, self.guide)
         net = self.sampling_net
 
         def run(x, c, on_step):

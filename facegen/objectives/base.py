@@ -118,7 +118,7 @@ class Objective:
 def guidance_options(interval: list[float] | None, guide: nn.Module | None = None) -> dict:
     """The ``sample`` keywords of guidance on an interval and autoguidance, only when used: an objective that
     writes its own ``sample`` need not know them until a model asks for them."""
-    options = {"guidance_interval": tuple(interval)} if interval is not None else {}
+    options = {"guidance_interval": tuple(float(v) for v in interval)} if interval is not None else {}
     return options | ({"guide": guide} if guide is not None else {})
 
 
