@@ -87,6 +87,9 @@ def _load_weights(net: nn.Module, weights: dict[str, torch.Tensor], source: Path
         ) from None
 
 
+NO_GUIDED_SUBJECTS = "a learned subject and autoguidance do not go together: the guide has no embedding of the subject"
+
+
 @dataclass
 class InvertedFace:
     """A real face inverted once (:meth:`FacePipeline.invert_face`), to be regenerated under other conditions."""
@@ -172,6 +175,8 @@ class FacePipeline:
 
         if self.subject is not None:
             raise ValueError(f"this pipeline already carries subject {self.subject.name!r}: start from its base")
+        if self.guide is not None:
+            raise ValueError(NO_GUIDED_SUBJECTS)
         if not self.kind.accepts_subjects:
             raise ValueError(f"{self.checkpoint}: subjects need an attribute-conditioned model")
         if isinstance(subject, (str, Path)):  # its header is checked against this base before it is read
@@ -185,6 +190,8 @@ class FacePipeline:
         """This pipeline generating with autoguidance: ``cfg_scale`` then weighs this net against ``weak``'s
         prediction (a smaller or shorter-trained model of the same faces) instead of the unconditional one.
         The weak model must see the same inputs: autoencoder, image size and kind of condition."""
+        if self.subject is not None:
+            raise ValueError(NO_GUIDED_SUBJECTS)
         mine, theirs = self.config, weak.config
         same = {
             "autoencoder": (mine.autoencoder.name, theirs.autoencoder.name),

@@ -67,3 +67,9 @@ def test_cli_guidance_interval(tmp_path, capsys):
     assert main([*args, "--guidance-interval", "0.3,1"]) == 0
     assert main([*args, "--guidance-interval", "0.8,0.2", "--overwrite"]) == 2
     assert "expected LO,HI with 0 <= LO < HI <= 1, got '0.8,0.2'" in capsys.readouterr().err
+
+
+def test_a_guided_pipeline_refuses_a_subject_in_one_line(tmp_path):
+    pipe = FacePipeline.from_pretrained(MODEL)
+    with pytest.raises(ValueError, match="subject and autoguidance do not go together"):
+        pipe.with_guide(pipe).with_subject(tmp_path / "anyone.safetensors")
