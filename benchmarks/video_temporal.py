@@ -2,18 +2,24 @@
 
 Clips from one noise tensor [N, T, C, H, W] made three ways: the **temporal** video model; the **image** model per
 frame on the same noise (independent noise per frame); the image model with **shared** noise (frame 0's noise for
-every frame). The camera-motion clips of real photos it trained on are measured the same way as a reference.
+every frame); all with the video model's sampler, steps and guidance, and for an attribute-conditioned model the
+attributes of the real photos below (unconditional otherwise). The camera-motion clips of real photos it trained on
+are measured the same way as a reference.
 
-Per clip, in 8-bit levels on [0, 255] frames:
+Per clip, in 8-bit levels on frames area-averaged to 32x32 (the pixel metrics of the first, 32 px demo):
   flicker   mean |x[k+1] - 2 x[k] + x[k-1]|   (0 for motion at constant speed)
   change    mean |x[k+1] - x[k]|
-  shift     the integer translation (|dx|, |dy| <= 4) best matching consecutive frames; "steady": the share of pairs
-            whose shift is the clip's most common one; "explained": error after that shift / error without it
+  shift     the integer translation (|dx|, |dy| <= 4 at 32 px) best matching consecutive frames, in pixels at 32 px;
+            "steady": the share of pairs whose shift is the clip's most common one; "explained": error after that
+            shift / error without it
   drift     frame k against frame 0 after the best translation, mean over k: a pixel proxy of identity over frames
-            (dlib's face descriptor cannot read 32 px faces)
+  identity  (64 px and more, with the faces extra) dlib's face descriptor distance between consecutive frames and
+            between the first and last frame (same person under 0.6), and the share of frames with a face detected
 
     OMP_NUM_THREADS=1 python benchmarks/video_temporal.py --video runs/celeba32_camera_video \
-        --image runs/celeba32_camera_image_model --strip docs/video_temporal_strip.png
+        --image runs/celeba32_camera_image_model --steps 10 --strip docs/video_temporal_strip.png
+    OMP_NUM_THREADS=1 python benchmarks/video_temporal.py --video ~/facegen-runs/video/faces128_camera_video \
+        --image faces128 --clips 12 --strip docs/video_temporal_faces128_strip.png
 """
 
 from __future__ import annotations
@@ -25,18 +31,25 @@ from collections import Counter
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
+from facegen.autoencoders import decode_clips
+from facegen.builders import clips_from_config
 from facegen.clips import sample_clips
 from facegen.config import resolved_sampler
+from facegen.data.clips import ClipCache
 from facegen.pipeline import FacePipeline
-from facegen.utils.hardware import describe_cpu
+from facegen.utils.hardware import autocast_dtype, describe_cpu, resolve_precision
 from facegen.utils.images import grid, save_png
 
 REACH = 4
+METRIC_SIZE = 32
 
 
 def levels(clips: torch.Tensor) -> np.ndarray:
-    return ((clips.clamp(-1, 1) + 1) * 127.5).numpy().astype(np.float64)
+    """Frames [N, T, 3, S, S] in [-1, 1] -> 8-bit levels, area-averaged to METRIC_SIZE."""
+    frames = F.adaptive_avg_pool2d(clips.flatten(0, 1).float(), METRIC_SIZE).unflatten(0, clips.shape[:2])
+    return ((frames.clamp(-1, 1) + 1) * 127.5).numpy().astype(np.float64)
 
 
 def best_translation(a: np.ndarray, b: np.ndarray) -> tuple[tuple[int, int], float, float]:
@@ -72,20 +85,45 @@ def summary(clips: torch.Tensor) -> dict[str, float]:
     return {key: float(np.mean([r[key] for r in rows])) for key in rows[0]}
 
 
+def identity_summary(clips: torch.Tensor) -> dict[str, float] | None:
+    """dlib descriptor distances: consecutive frames and first-to-last (mean over clips); None without dlib."""
+    from facegen.faces.identity import FaceIdentity
+
+    try:
+        meter = FaceIdentity()
+    except ImportError:
+        return None
+    embeddings, found = meter.embed(clips.flatten(0, 1))
+    embeddings = embeddings.unflatten(0, clips.shape[:2])
+    return {
+        "consecutive": meter.distance(embeddings[:, 1:], embeddings[:, :-1]).mean().item(),
+        "first-last": meter.distance(embeddings[:, 0], embeddings[:, -1]).mean().item(),
+        "found": found.float().mean().item(),
+    }
+
+
 @torch.no_grad()
-def image_clips(pipe: FacePipeline, noise: torch.Tensor, steps: int) -> torch.Tensor:
-    """The image model on every frame's noise: [N, T, ...] -> frames [N, T, 3, S, S]."""
+def image_clips(pipe: FacePipeline, noise: torch.Tensor, steps: int | None, attributes: torch.Tensor | None):
+    """The image model on every frame's noise: [N, T, ...] -> frames [N, T, 3, S, S], sampled as sample_clips
+    samples (the config's sampler and guidance, autocast); ``attributes`` [N, 40] per clip, or None."""
+    steps, guidance = pipe.sampling_settings(steps)
     flat = noise.flatten(0, 1)
-    frames = pipe.objective.sample(pipe.net, flat, resolved_sampler(pipe.config), steps)
-    return pipe.autoencoder.decode(frames.float()).clamp(-1, 1).unflatten(0, noise.shape[:2])
+    per_frame = None if attributes is None else attributes.repeat_interleave(noise.shape[1], dim=0)
+    cond = pipe.condition(per_frame, len(flat))
+    dtype = autocast_dtype(resolve_precision("auto", pipe.device))
+    with torch.autocast(pipe.device.type, dtype=dtype, enabled=dtype is not None):
+        frames = pipe.objective.sample(
+            pipe.net, flat, resolved_sampler(pipe.config), steps, cond=cond, guidance=guidance
+        )
+    return decode_clips(pipe.autoencoder, frames.unflatten(0, noise.shape[:2]))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--video", required=True, help="the video run (or checkpoint)")
-    parser.add_argument("--image", required=True, help="the image model folder it started from")
+    parser.add_argument("--image", required=True, help="the image model it started from (a folder or a name)")
     parser.add_argument("--clips", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--steps", type=int, help="sampler steps (default: the video model's sampler.steps)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--strip", help="write a PNG: real, temporal, image, shared rows for two clips")
     args = parser.parse_args()
@@ -96,33 +134,48 @@ def main() -> None:
     shape = (args.clips, frames, *video.latent_shape)
     noise = torch.randn(shape, generator=torch.Generator().manual_seed(args.seed))  # what sample_clips draws
 
+    real = ClipCache(clips_from_config(video.config).path)  # the pixel clips, also of a latent run
+    batch = real.batch(np.arange(args.clips))
+    real_clips, attributes = batch["image"], batch.get("attributes") if video.conditional else None
+
     started = time.perf_counter()
-    temporal = sample_clips(video, args.clips, seed=args.seed, steps=args.steps, batch_size=args.clips, progress=False)
+    temporal = sample_clips(
+        video,
+        args.clips,
+        seed=args.seed,
+        steps=args.steps,
+        attributes=attributes,
+        batch_size=args.clips,
+        progress=False,
+    )
     temporal_s = (time.perf_counter() - started) / args.clips
     started = time.perf_counter()
-    independent = image_clips(image, noise, args.steps)
+    independent = image_clips(image, noise, args.steps, attributes)
     image_s = (time.perf_counter() - started) / args.clips
-    shared = image_clips(image, noise[:, :1].expand_as(noise).contiguous(), args.steps)
-
-    from facegen.builders import clips_from_config
-
-    real = clips_from_config(video.config)
-    real_clips = real.batch(np.arange(args.clips))["image"]
+    shared = image_clips(image, noise[:, :1].expand_as(noise).contiguous(), args.steps, attributes)
 
     print(f"{describe_cpu()}; torch {torch.__version__}, {torch.get_num_threads()} thread(s)")
-    print(
-        f"{args.clips} clips of {frames} frames, {args.steps} {resolved_sampler(video.config)} steps, seed {args.seed}"
-    )
+    steps, guidance = video.sampling_settings(args.steps)
+    sampler = resolved_sampler(video.config)
+    conditions = "the real clips' attributes" if attributes is not None else "unconditional"
+    print(f"{args.clips} clips of {frames} frames, {steps} {sampler} steps, cfg {guidance}")
+    print(f"seed {args.seed}; conditions: {conditions}")
     header = ["flicker", "change", "shift", "steady", "explained", "drift"]
-    print(f"{'clips':<30}" + "".join(f"{h:>10}" for h in header))
-    for name, clips in [
+    sets = [
         ("real camera-motion clips", real_clips),
         ("temporal (video model)", temporal),
         ("image, independent noise", independent),
         ("image, shared noise", shared),
-    ]:
+    ]
+    print(f"{'clips':<30}" + "".join(f"{h:>10}" for h in header))
+    for name, clips in sets:
         values = summary(clips)
         print(f"{name:<30}" + "".join(f"{values[h]:>10.3f}" for h in header))
+    if video.config.data.image_size >= 64 and identity_summary(real_clips[:1, :2]) is not None:
+        print(f"{'dlib identity distance':<30}{'consecutive':>12}{'first-last':>12}{'face found':>12}")
+        for name, clips in sets:
+            values = identity_summary(clips)
+            print(f"{name:<30}{values['consecutive']:>12.3f}{values['first-last']:>12.3f}{values['found']:>12.0%}")
     print(f"seconds per clip: temporal {temporal_s:.2f}, image per frame {image_s:.2f}")
     params = sum(p.numel() for p in video.net.parameters())
     temporal_params = sum(p.numel() for p in video.net.temporal_parameters())

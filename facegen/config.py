@@ -168,6 +168,7 @@ class VideoConfig:
     pan: float = 1.5  # pixels per frame
     zoom: float = 0.02  # relative scale change per frame
     rotation: float = 1.0  # degrees per frame
+    view: float = 140 / 178  # the camera's view, a share of CelebA's 178 crop (1: the framing of data.crop=178)
 
 
 @dataclass
@@ -244,6 +245,7 @@ _FIXED_BOUNDS: dict[str, Bound] = {
     "video.pan": NON_NEGATIVE,
     "video.zoom": Bound(0, 0.2),
     "video.rotation": Bound(0, 15),
+    "video.view": Bound(0.25, 1),
 }
 BOUNDS: dict[str, Bound] = {}  # filled (in place) by _rebuild_sections
 # A run name is a folder name: no separators, no leading dot (".." or ".x" would write beside or above the run).

@@ -143,12 +143,13 @@ def render_camera_motion(
     max_images: int | None = None,
     seed: int = 0,
     cache_dir: str | None = None,
+    view: float = VIEW,
 ) -> ClipCache:
     """The camera-motion clip cache of a photo dataset (one clip per photo), rendered on first use."""
     root = str(data_path(root))
     settings = dict(
         source=f"{kind}-camera", root=root, split=split, frames=frames, image_size=size, pan=pan, zoom=zoom,
-        rotation=rotation, max_images=max_images, seed=seed, view=VIEW, format=CLIPS_FORMAT,
+        rotation=rotation, max_images=max_images, seed=seed, view=view, format=CLIPS_FORMAT,
     )  # fmt: skip
     path = clip_cache_path(settings, cache_dir)
     if (path / "meta.json").exists():
@@ -161,7 +162,8 @@ def render_camera_motion(
         for i, name in enumerate(tqdm(dataset.filenames, desc="rendering camera-motion clips", unit="clip")):
             photo = torch.from_numpy(np.array(load_photo(Path(dataset.image_dir) / name))).permute(2, 0, 1)
             motions[i] = draw_motion(rng, pan, zoom, rotation)
-            clips[i] = camera_frames(photo, motions[i], frames, size).round().clamp(0, 255).to(torch.uint8).numpy()
+            clip = camera_frames(photo, motions[i], frames, size, view)
+            clips[i] = clip.round().clamp(0, 255).to(torch.uint8).numpy()
         clips.flush()
         np.save(tmp / "motions.npy", motions)
         if dataset.attributes is not None:
@@ -186,6 +188,7 @@ def write_meta(folder: Path, settings: dict[str, Any], count: int) -> None:
 @torch.no_grad()
 def encode_clips(cache: ClipCache, autoencoder, batch_size: int = 64) -> ClipCache:
     """The same cache with ``latents.npy`` (every frame and its mirror encoded once), built on first use."""
+    cache = ClipCache(cache.path)  # its meta as it is now: another call may have encoded it since ``cache`` was read
     if (cache.path / "latents.npy").exists() and cache.meta.get("autoencoder") == autoencoder.describe():
         return ClipCache(cache.path, latents=True)
     device = next(iter(autoencoder.parameters()), torch.zeros(())).device

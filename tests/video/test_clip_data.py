@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from facegen.data.clips import ClipCache, camera_frames, render_camera_motion
+from facegen.data.clips import ClipCache, camera_frames, encode_clips, render_camera_motion
 from facegen.faces.photos import load_photo
 
 
@@ -53,6 +53,24 @@ def test_camera_clip_cache_serves_clips_mirrors_and_attributes(celeba_root, tmp_
     assert torch.equal(batch["image"][0], plain[0]) and torch.equal(batch["image"][1], plain[1].flip(-1))
     again = render_camera_motion("celeba", str(celeba_root), "train", 4, 16, 1.5, 0.02, 1.0, 6, cache_dir=tmp_path)
     assert again.path == cache.path and np.array_equal(again.clips, cache.clips)  # built once, deterministic
+
+
+def test_latent_clip_cache_holds_every_frame_and_its_mirror_encoded(celeba_root, tmp_path):
+    from facegen.autoencoders import build_autoencoder
+
+    taef2 = build_autoencoder("taef2")
+    pixels = render_camera_motion("celeba", str(celeba_root), "train", 3, 64, 4.0, 0.0, 0.0, 2, cache_dir=tmp_path)
+    cache = encode_clips(pixels, taef2)
+    assert cache.latents.shape == (2, 2, 3, 32, 8, 8)  # [N, plain and mirror, T, C, h, w]
+    batch = cache.batch(np.array([1, 0]), torch.tensor([True, False]))
+    assert batch["image"].shape == (2, 3, 32, 8, 8) and batch["attributes"].shape == (2, 40)
+    frames = pixels.batch(np.array([1, 0]))["image"]
+    with torch.no_grad():
+        expected = torch.stack([taef2.encode(frames[0].flip(-1)), taef2.encode(frames[1])])
+    assert torch.allclose(batch["image"], expected, atol=0.02, rtol=0.01)  # float16 storage
+    written = (cache.path / "latents.npy").stat().st_mtime_ns
+    assert encode_clips(pixels, taef2).latents.shape == cache.latents.shape  # built once: read back, not rewritten
+    assert (cache.path / "latents.npy").stat().st_mtime_ns == written
 
 
 def test_face_clips_from_a_real_video_are_aligned_and_cut_to_length(celeba_root, tmp_path):
