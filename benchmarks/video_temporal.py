@@ -19,7 +19,7 @@ Per clip, in 8-bit levels on frames area-averaged to 32x32 (the pixel metrics of
     OMP_NUM_THREADS=1 python benchmarks/video_temporal.py --video runs/celeba32_camera_video \
         --image runs/celeba32_camera_image_model --steps 10 --strip docs/video_temporal_strip.png
     OMP_NUM_THREADS=1 python benchmarks/video_temporal.py --video ~/facegen-runs/video/faces128_camera_video \
-        --image faces128 --clips 12 --strip docs/video_temporal_faces128_strip.png
+        --image faces128 --clips 12 --strip docs/video_temporal_faces128_strip.jpg
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from facegen.config import resolved_sampler
 from facegen.data.clips import ClipCache
 from facegen.pipeline import FacePipeline
 from facegen.utils.hardware import autocast_dtype, describe_cpu, resolve_precision
-from facegen.utils.images import grid, save_png
+from facegen.utils.images import grid, to_pil
 
 REACH = 4
 METRIC_SIZE = 32
@@ -125,7 +125,7 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=16)
     parser.add_argument("--steps", type=int, help="sampler steps (default: the video model's sampler.steps)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--strip", help="write a PNG: real, temporal, image, shared rows for two clips")
+    parser.add_argument("--strip", help="write a picture (.png, .jpg): real, temporal, image, shared rows for two clips")
     args = parser.parse_args()
 
     video = FacePipeline.from_checkpoint(args.video, device="cpu")
@@ -185,7 +185,7 @@ def main() -> None:
     print(f"alpha (spatial weight) per temporal layer: {' '.join(f'{a:.2f}' for a in alphas)}")
     if args.strip:
         rows = [c[i] for i in range(2) for c in (real_clips, temporal, independent, shared)]
-        save_png(grid(torch.cat(rows), nrow=frames, padding=1), args.strip)
+        to_pil(grid(torch.cat(rows), nrow=frames, padding=1)).save(args.strip)  # PNG or JPEG by the extension
         print(f"strip: {args.strip} (per clip: real, temporal, image independent, image shared; frames left to right)")
 
 
