@@ -125,7 +125,7 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=16)
     parser.add_argument("--steps", type=int, help="sampler steps (default: the video model's sampler.steps)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--strip", help="write a picture (.png, .jpg): real, temporal, image, shared rows for two clips")
+    parser.add_argument("--strip", help="a picture (.png, .jpg): real, temporal, image, shared rows for two clips")
     args = parser.parse_args()
 
     video = FacePipeline.from_checkpoint(args.video, device="cpu")
