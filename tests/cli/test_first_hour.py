@@ -46,7 +46,7 @@ def test_models_describes_faces128_from_its_config(capsys):
     assert result.code == 0 and "DiT" not in result.out
     for fact in ("UNet-small", "20.97M parameters", "128x128", "TAEF2 latents 32x16x16", "40 CelebA attributes"):
         assert fact in line, (fact, line)
-    assert "rectified flow (velocity prediction), heun sampler, 4 steps" in line
+    assert "rectified flow (velocity prediction), heun sampler, 6 steps" in line  # the default since release 4
 
 
 def test_the_description_follows_the_config(sandbox):
