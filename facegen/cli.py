@@ -74,14 +74,10 @@ def interval(text: str) -> list[float]:
     """An argparse type: ``LO,HI`` with 0 <= LO < HI <= 1."""
     from facegen.config import is_guidance_interval
 
-    parts = text.split(",")
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        values = []
+    values = text.split(",")
     if len(values) != 2 or not is_guidance_interval(values):
         raise argparse.ArgumentTypeError(f"expected LO,HI with 0 <= LO < HI <= 1, got {text!r}")
-    return values
+    return [float(v) for v in values]
 
 
 def threads(text: str) -> str | int:

@@ -426,7 +426,7 @@ class FacePipeline:
         (from its one inverted latent, or from ``starts`` [n, ...] at the same time). ``guide_from_source``:
         guidance pushes from the face's own condition towards each target instead of from "nothing given"."""
         steps, guidance = self.sampling_settings(steps, cfg_scale)
-        n = len(next(v for v in vars(cond).values() if isinstance(v, torch.Tensor)))
+        n = len(next(iter(cond.tensors().values())))
         starts = face.latent.expand(n, *face.latent.shape[1:]) if starts is None else starts
         sampler = resolved_sampler(self.config, None if self.config.objective.name == "ddpm" else "heun")
         net = self.sampling_net
@@ -472,8 +472,8 @@ class FacePipeline:
         checked("strength", strength, float, Bound(0, 1, low_open=True))
         checked("semantic_margin", semantic_margin, float, Bound(0))
         steps, scale = self.sampling_settings(steps, cfg_scale)
+        changed = attribute_matrix(changes, 1)  # a bad change fails before the inversion
         face = self.invert_face(image, strength, inversion_steps or steps, source_attributes, use_semantic)
-        changed = attribute_matrix(changes, 1)
         target = self.condition(torch.where(changed != 0, changed, face.attributes))
         if face.code is not None:
             target.semantic = self.steered_codes(face.code, changed, semantic_margin)
