@@ -16,7 +16,8 @@ class Loaded(Exception):
     "command", [["sample"], ["interpolate", "--seeds", "1", "2"], ["serve"], ["eval", "--metrics", "fid"]]
 )
 @pytest.mark.parametrize("flag", [True, False])
-def test_compile_flag_reaches_the_pipeline(command, flag, monkeypatch, capsys):
+def test_compile_flag_reaches_the_pipeline(command, flag, monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(tmp_path)  # the default --out is relative: a user's own samples/ must not change the test
     seen = {}
 
     def load(*args, **kwargs):

@@ -124,9 +124,10 @@ def test_sample_command_writes_grid_pngs_and_gif(celeba_root, cache_dir, tmp_pat
     ]
 
 
-def test_cli_errors_are_one_line(tmp_path, capsys):
+def test_cli_errors_are_one_line(tmp_path, capsys, monkeypatch):
     from facegen.cli import main
 
+    monkeypatch.chdir(tmp_path)  # the default --out is relative: a user's own samples/ must not change the test
     assert main(["sample", "--checkpoint", str(tmp_path)]) == 2
     assert "no checkpoint found" in capsys.readouterr().err
     assert main(["train", "train.lr=-1"]) == 2
