@@ -1,22 +1,31 @@
-"""Side-by-side recipes for the bundled 128x128 model at equal CPU time, scored by FD_attr of generated faces.
+"""Side-by-side recipes for the bundled 128x128 model at equal CPU time, scored by fd_face and FD_attr.
 
-    OMP_NUM_THREADS=1 python benchmarks/recipe_compare.py --minutes 6 --candidates dit dit_skip diffusers \
-        --out runs/recipes/results.jsonl
-    python benchmarks/recipe_compare.py --candidates diffusers --at-images 96000 --out ...   # equal images seen
+    python benchmarks/recipe_compare.py --minutes 40 --threads 1 --candidates unet unet_wide \
+        --runs ~/facegen-runs/recipes --out ~/facegen-runs/recipes/results.jsonl
+    python benchmarks/recipe_compare.py --candidates cont cont_cooldown --minutes 30 ...   # from the shipped model
+    python benchmarks/recipe_compare.py --candidates diffusers --at-images 96000 --out ...  # equal images seen
 
 Each facegen candidate is ``configs/faces128.yaml`` plus its overrides, trained by facegen's own trainer for the
-same wall-clock budget (constant LR after warmup, so a run cut by time is a fair snapshot), then scored on
-``--num-samples`` faces (attribute rows drawn from celeba:test, no guidance, ``--nfe`` network evaluations) against
-celeba:test. ``diffusers`` is the plain loop a user would otherwise write: UNet2DModel + DDPMScheduler (cosine),
-AdamW as in diffusers' train_unconditional example, on the same TAEF2 latents, sampled with DDIM 50 steps,
+same wall-clock budget (constant LR after warmup unless the candidate says otherwise, so a run cut by time is a fair
+snapshot), then scored on ``--num-samples`` faces (attribute rows drawn from celeba:test) against celeba:test with
+the run's sampler at ``--steps`` steps and its guidance (the release protocol: Heun 4, CFG 2); DDPM runs use DDIM.
+The ``cont*`` candidates continue the shipped faces128 (``train.init_from=faces128``): the leader's variants, scored
+against the release they start from. The record has images/s (median of the run's log) and MFU (FLOPs of one
+step counted on synthetic data / batch, times images/s, over this CPU's measured matmul peak at the run's thread
+count and precision). ``diffusers`` is the plain loop a user would otherwise write: UNet2DModel + DDPMScheduler
+(cosine), AdamW as in diffusers' train_unconditional example, on the same TAEF2 latents, sampled with DDIM 50 steps,
 unconditional. One JSON line per candidate is appended to ``--out``.
+The first comparison (2026-11-23, 8 minutes each) used ``--sampler euler --steps 10 --cfg 1 --num-samples 1000
+--metrics fd_attr kid_attr``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,10 +33,12 @@ import numpy as np
 import torch
 
 CONFIG = "configs/faces128.yaml"
-COMMON = ["train.lr_schedule=constant", "train.sample_every=0", "train.ckpt_every=250", "output_dir=runs/recipes"]
-# The DiT the comparison measured (configs/faces128.yaml was this DiT before the comparison chose the UNet)
+COMMON = ["train.lr_schedule=constant", "train.sample_every=0", "train.ckpt_every=250", "train.max_steps=1000000"]
+# The DiT the first comparison measured (configs/faces128.yaml was this DiT before that comparison chose the UNet)
 DIT = ["model.name=dit", "model.size=tiny", "model.dit.patch_size=2", "model.dit.hidden_size=256"]
 DIT += ["model.dit.depth=8", "model.dit.num_heads=4", "model.dit.mlp_dim=1024", "model.dit.rope=true"]
+DIT_S2 = ["model.name=dit", "model.size=small", "model.dit.patch_size=2"]  # 384 wide, 12 deep, 6 heads
+INIT = ["train.init_from=faces128"]  # continue the shipped weights (model and EMA)
 CANDIDATES = {
     "dit": DIT,
     "dit_skip": [*DIT, "model.dit.long_skip=true"],
@@ -36,30 +47,68 @@ CANDIDATES = {
     "dit_wide": [*DIT, "model.dit.hidden_size=384", "model.dit.depth=6", "model.dit.num_heads=6"]
     + ["model.dit.mlp_dim=1536"],
     "unet": ["model.name=unet", "model.size=small"],
+    "unet_wide": ["model.name=unet", "model.size=small", "model.unet.base_channels=96", "model.unet.head_dim=48"],
+    "dit_s2": DIT_S2,
+    "dit_b2": [*DIT_S2, "model.dit.hidden_size=768", "model.dit.num_heads=12", "model.dit.mlp_dim=3072"],  # DiT-B/2
+    "cont": INIT,
+    # cosine from 6e-4 to 0 over about the steps 36 minutes hold with three 1-thread runs on two cores
+    "cont_cooldown": [*INIT, "train.lr_schedule=cosine", "train.max_steps=450"],
+    "cont_batch128": [*INIT, "train.batch_size=128"],
+    "cont_lr3e-4": [*INIT, "train.lr=3e-4"],
 }
 CELEBA = "../shared/data/celeba"
 
 
-def train_candidate(name: str, minutes: float) -> dict:
+def train_candidate(name: str, minutes: float, runs: Path, threads: int) -> dict:
     from facegen.config import load_config
     from facegen.run import train
 
-    cfg = load_config(CONFIG, [*COMMON, *CANDIDATES[name], f"exp_name={name}", f"train.max_minutes={minutes}"])
+    overrides = [*COMMON, *CANDIDATES[name], f"exp_name={name}", f"train.max_minutes={minutes}"]
+    cfg = load_config(CONFIG, [*overrides, f"output_dir={runs}", f"train.num_threads={threads}"])
     summary = train(cfg)
     return {"steps": summary["step"], "images_seen": summary["step"] * cfg.train.batch_size, "run": str(cfg.run_dir)}
 
 
-def score_candidate(name: str, num_samples: int, nfe: int) -> dict:
-    """FD_attr / KID_attr at ``nfe`` network evaluations: Euler for flows (Heun spends 2 a step), DDIM for DDPM."""
+def run_speed(run: Path) -> dict:
+    """Steps, faces seen and the median images/s of a finished run, from its metrics log."""
+    from facegen.config import load_config
+
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    rows = [row for row in rows if "images_per_sec" in row]
+    batch = load_config(str(run / "config.yaml")).train.batch_size
+    step = rows[-1]["step"]
+    speed = statistics.median(row["images_per_sec"] for row in rows)
+    return {"steps": step, "images_seen": step * batch, "images_per_s": round(speed, 2)}
+
+
+def step_gflop_per_image(name: str) -> float:
+    """FLOPs of one training step of the candidate (synthetic data, counted eagerly) per image, in GFLOP."""
+    from train_throughput import SyntheticTrainer, step_flops
+
+    from facegen.config import load_config
+
+    with tempfile.TemporaryDirectory() as out:
+        overrides = [o for o in CANDIDATES[name] if not o.startswith("train.init_from")]
+        cfg = load_config(CONFIG, [*COMMON, *overrides, "exp_name=flops", f"output_dir={out}"])
+        trainer = SyntheticTrainer(cfg)
+        flops = step_flops(trainer)
+        if trainer.prefetcher:
+            trainer.prefetcher.close()
+    return flops / cfg.train.batch_size / 1e9
+
+
+def score_candidate(
+    run: Path, metrics: list[str], num_samples: int, steps: int, sampler: str | None, cfg: float | None
+) -> dict:
+    """The metrics at ``steps`` sampler steps; ``sampler`` replaces a flow run's sampler (DDPM runs use DDIM)."""
     from facegen.pipeline import FacePipeline
     from facegen.scoring import score
 
-    pipe = FacePipeline.from_checkpoint(f"runs/recipes/{name}")
-    pipe.config.sampler.name = "euler" if pipe.config.objective.name == "rectified_flow" else "ddim"
-    report = score(
-        pipe, ["fd_attr", "kid_attr"], num_samples, "celeba:test", CELEBA, steps=nfe, cfg_scale=1.0, progress=False
-    )
-    return {k: report["metrics"][k] for k in ("fd_attr", "kid_attr")}
+    pipe = FacePipeline.from_checkpoint(str(run))
+    if sampler:
+        pipe.config.sampler.name = sampler if pipe.config.objective.name == "rectified_flow" else "ddim"
+    report = score(pipe, metrics, num_samples, "celeba:test", CELEBA, steps=steps, cfg_scale=cfg, progress=False)
+    return {k: report["metrics"][k] for k in report["metrics"]}
 
 
 def diffusers_unet():
@@ -158,37 +207,51 @@ def score_diffusers(out: Path, num_samples: int, at_images: int | None, ddim_ste
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--candidates", nargs="+", required=True, choices=[*CANDIDATES, "diffusers"])
-    parser.add_argument("--minutes", type=float, default=6.0)
-    parser.add_argument("--num-samples", type=int, default=1000)
-    parser.add_argument("--nfe", type=int, default=10)
+    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--num-samples", type=int, default=500)
+    parser.add_argument("--steps", type=int, default=4, help="sampler steps for scoring")
+    parser.add_argument("--sampler", choices=["euler", "heun"], help="replace the run's flow sampler for scoring")
+    parser.add_argument("--cfg", type=float, default=None, help="guidance scale for scoring (default: the run's)")
+    parser.add_argument("--metrics", nargs="+", default=["fd_face", "fd_attr"])
     parser.add_argument("--at-images", type=int, default=None, help="diffusers: score the snapshot nearest this")
     parser.add_argument("--score-only", action="store_true", help="score existing runs without training")
+    parser.add_argument("--runs", type=Path, default=Path("runs/recipes"), help="folder of the candidates' runs")
     parser.add_argument("--out", type=Path, default=Path("runs/recipes/results.jsonl"))
     args = parser.parse_args()
-    from facegen.utils.hardware import describe_cpu
+    from train_throughput import measured_matmul_peak
 
+    from facegen.utils.hardware import autocast_dtype, describe_cpu, resolve_precision
+
+    torch.set_num_threads(args.threads)
+    runs = args.runs.expanduser()
+    dtype = autocast_dtype(resolve_precision("auto", "cpu")) or torch.float32
+    peak = measured_matmul_peak(torch.device("cpu"), dtype)
     for name in args.candidates:
         record = {
             "candidate": name,
             "overrides": CANDIDATES.get(name),
             "minutes": args.minutes,
             "cpu": describe_cpu(),
-            "threads": torch.get_num_threads(),
+            "threads": args.threads,
             "date": time.strftime("%Y-%m-%d"),
         }
         start = time.perf_counter()
         if name == "diffusers":
-            folder = Path("runs/recipes/diffusers")
+            folder = runs / "diffusers"
             if not args.score_only:
                 record.update(train_diffusers(args.minutes, folder))
             record.update(score_diffusers(folder, args.num_samples, args.at_images), sampler="ddim 50 steps")
         else:
             if not args.score_only:
-                record.update(train_candidate(name, args.minutes))
-            record.update(score_candidate(name, args.num_samples, args.nfe), nfe=args.nfe)
+                train_candidate(name, args.minutes, runs, args.threads)
+            record.update(run_speed(runs / name), gflop_per_image=round(step_gflop_per_image(name), 2))
+            record["mfu"] = round(record["gflop_per_image"] * 1e9 * record["images_per_s"] / peak, 4)
+            scores = score_candidate(runs / name, args.metrics, args.num_samples, args.steps, args.sampler, args.cfg)
+            record.update(scores, sampling_steps=args.steps, num_samples=args.num_samples)
         record["total_seconds"] = round(time.perf_counter() - start, 1)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        with args.out.open("a") as handle:
+        args.out.expanduser().parent.mkdir(parents=True, exist_ok=True)
+        with args.out.expanduser().open("a") as handle:
             handle.write(json.dumps(record) + "\n")
         print(json.dumps(record), file=sys.stderr)
 
