@@ -91,7 +91,10 @@ def objective_from_config(cfg: Config):
     options |= {key: getattr(sc, key) for key in spec.sampler_options}
     if oc.prediction is not None:
         options["prediction"] = oc.prediction
-    return build_objective(oc.name, **options)
+    objective = build_objective(oc.name, **options)
+    if cfg.video.frames is not None and cfg.video.noise_correlation:
+        return objective.with_frame_correlation(cfg.video.noise_correlation)
+    return objective
 
 
 def cache_from_config(cfg: Config):

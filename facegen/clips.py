@@ -93,7 +93,7 @@ def sample_clips(
         raise ValueError(f"--first-frame: image-to-video follows the rectified-flow ODE; this model is {objective}")
     frames = pipe.config.video.frames
     generator = torch.Generator().manual_seed(checked("seed", seed, int, Bound(0, 2**63 - 1)))
-    noise = torch.randn(num_clips, frames, *pipe.latent_shape, generator=generator)
+    noise = pipe.objective.noise((num_clips, frames, *pipe.latent_shape), generator=generator)
     cond = pipe.condition(attributes, num_clips)
     start_latent = None
     if first_frame is not None:

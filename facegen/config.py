@@ -160,6 +160,9 @@ class VideoConfig:
     temporal: Literal["attention", "conv"] = "attention"  # self-attention over the frames, or a 1-D convolution
     head_dim: int = 32  # temporal attention: width of each head (divides every temporal layer's width)
     alpha_init: float = 0.5  # the learned spatial weight alpha at the start (the output still equals the image model)
+    # Each frame's noise shares this much variance with one draw per clip (PYoCo's mixed prior), in training and
+    # sampling alike; 0: independent frames. Near 1 the untrained model already makes one face per clip.
+    noise_correlation: float = 0.0
     train_spatial: bool = False  # false: the image model's weights stay frozen; only temporal layers learn
     clips: Literal["camera_motion", "videos"] = "camera_motion"  # clips rendered from data.* photos, or real videos
     videos: str | None = None  # clips: videos: a folder of face videos (MP4, WebM, ...)
@@ -241,6 +244,7 @@ _FIXED_BOUNDS: dict[str, Bound] = {
     "video.frames": Bound(2, 64),
     "video.head_dim": POSITIVE,
     "video.alpha_init": Bound(0, 1, low_open=True, high_open=True),
+    "video.noise_correlation": PROBABILITY,
     "video.frame_stride": POSITIVE,
     "video.pan": NON_NEGATIVE,
     "video.zoom": Bound(0, 0.2),

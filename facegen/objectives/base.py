@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn as nn
 
@@ -25,6 +27,8 @@ class Objective:
     (``_sample``, ``_invert``) of an already guided denoiser; ``sample`` and ``invert`` are the same for all."""
 
     name: str
+    # Clips [B, T, ...]: the share of each frame's noise variance drawn once per clip (``video.noise_correlation``)
+    frame_correlation: float = 0.0
     samplers: tuple[str, ...]  # from its spec, the default first
     default_sampler: str
     predictions: tuple[str, ...]  # what its net may be trained to predict, from its spec
@@ -47,6 +51,28 @@ class Objective:
 
     def __call__(self, *args, **kwargs) -> LossResult:
         return self.loss(*args, **kwargs)
+
+    def with_frame_correlation(self, correlation: float) -> "Objective":
+        """This objective with frames of a clip whose noise is correlated (PYoCo's mixed prior), for training and
+        sampling alike."""
+        if not 0 <= correlation < 1:
+            raise ValueError(f"frame noise correlation {correlation}: must lie in [0, 1)")
+        objective = copy.copy(self)
+        objective.frame_correlation = correlation
+        return objective
+
+    def noise(self, shape, generator: torch.Generator | None = None, device=None, dtype=None) -> torch.Tensor:
+        """Standard normal noise of ``shape``; for clips [B, T, ...] each frame is ``sqrt(c)`` times one draw per
+        clip plus ``sqrt(1 - c)`` times its own (c = ``frame_correlation``): every frame stays N(0, I), and two
+        frames of a clip correlate by c. With c = 0 it is exactly ``torch.randn``."""
+        own = torch.randn(shape, generator=generator, device=device, dtype=dtype)
+        if not self.frame_correlation or len(shape) != 5:
+            return own
+        shared = torch.randn((shape[0], 1, *shape[2:]), generator=generator, device=device, dtype=dtype)
+        return self.frame_correlation**0.5 * shared + (1 - self.frame_correlation) ** 0.5 * own
+
+    def noise_like(self, images: torch.Tensor) -> torch.Tensor:
+        return self.noise(images.shape, device=images.device, dtype=images.dtype)
 
     def sample(
         self,

@@ -64,7 +64,7 @@ class DDPM(Objective, name="ddpm"):
     def loss(
         self, net: nn.Module, images: torch.Tensor, cond: Condition | None = None, return_parts: bool = False
     ) -> LossResult:
-        noise = torch.randn_like(images)
+        noise = self.noise_like(images)
         timesteps = torch.randint(0, self.num_train_timesteps, (images.shape[0],), device=images.device)
         x_t = self.noise_scheduler.add_noise(images, noise, timesteps)
         if self.prediction == "eps":

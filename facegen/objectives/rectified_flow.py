@@ -68,7 +68,7 @@ class RectifiedFlow(Objective, name="rectified_flow"):
     def loss(
         self, net: nn.Module, images: torch.Tensor, cond: Condition | None = None, return_parts: bool = False
     ) -> LossResult:
-        noise = torch.randn_like(images)
+        noise = self.noise_like(images)
         t = self.sample_time(images.shape[0], images.device)
         x_t = self.interpolate(noise, images, t)
         target = images - noise

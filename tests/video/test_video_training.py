@@ -125,3 +125,24 @@ def test_dataset_clip_order_is_a_pure_function_of_the_step(celeba_root, image_mo
         assert np.isfinite(first.numpy()).all()
     finally:
         trainer.close()
+
+
+def test_correlated_frame_noise_is_kept_with_the_run_and_makes_frames_alike(
+    celeba_root, image_model, cache_dir, tmp_path
+):
+    from dataclasses import replace
+
+    from facegen.clips import sample_clips
+
+    train(video_config(celeba_root, tmp_path, cache_dir, init_from=image_model, **{"video.noise_correlation": 0.9}))
+    pipe = FacePipeline.from_checkpoint(tmp_path / "video", device="cpu")
+    assert pipe.objective.frame_correlation == 0.9  # the run's config carries the prior to sampling
+    independent = replace(pipe, objective=pipe.objective.with_frame_correlation(0.0))
+
+    def spread(p):  # how far each frame lies from its clip's mean frame
+        clips = sample_clips(p, 4, seed=1, steps=2, progress=False)
+        return (clips - clips.mean(dim=1, keepdim=True)).abs().mean().item()
+
+    assert spread(pipe) < 0.6 * spread(independent)
+    with pytest.raises(Exception, match="video.noise_correlation"):
+        video_config(celeba_root, tmp_path, cache_dir, **{"video.noise_correlation": 1.0})

@@ -1,0 +1,51 @@
+"""The correlated frame-noise prior (``video.noise_correlation``, PYoCo's mixed prior): each frame stays N(0, I),
+two frames of a clip correlate by the asked amount, images and c = 0 are plain ``torch.randn``, and the training
+loss draws it."""
+
+import pytest
+import torch
+
+from facegen.objectives import build_objective
+
+
+def frame_correlation(noise: torch.Tensor) -> float:
+    a, b = noise[:, 0].flatten(), noise[:, 1].flatten()
+    return torch.corrcoef(torch.stack([a, b]))[0, 1].item()
+
+
+@pytest.mark.parametrize("name", ["rectified_flow", "ddpm"])
+def test_frames_stay_standard_normal_and_correlate_as_asked(name):
+    objective = build_objective(name).with_frame_correlation(0.8)
+    noise = objective.noise((4000, 3, 2, 4, 4), generator=torch.Generator().manual_seed(0))
+    assert noise.mean().abs() < 0.01 and (noise.std(dim=(0, 2, 3, 4)) - 1).abs().max() < 0.01
+    assert frame_correlation(noise) == pytest.approx(0.8, abs=0.01)
+    assert frame_correlation(build_objective(name).noise((4000, 3, 2, 4, 4))) == pytest.approx(0, abs=0.01)
+
+
+def test_zero_correlation_and_images_are_plain_randn():
+    plain = build_objective("rectified_flow")
+    correlated = plain.with_frame_correlation(0.9)
+    assert plain.frame_correlation == 0 and correlated is not plain  # a copy: the original is unchanged
+    clip, image = (2, 3, 4, 8, 8), (2, 4, 8, 8)
+    expected = torch.randn(clip, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(plain.noise(clip, generator=torch.Generator().manual_seed(5)), expected)
+    expected = torch.randn(image, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(correlated.noise(image, generator=torch.Generator().manual_seed(5)), expected)
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        plain.with_frame_correlation(1.0)
+
+
+class Recorder(torch.nn.Module):
+    """A net that keeps what it was asked about and predicts zero."""
+
+    def forward(self, x, t, cond=None, r=None, return_aux=False):
+        self.x, self.t = x, t
+        return torch.zeros_like(x), 0.0, {}
+
+
+def test_the_training_loss_draws_correlated_frames():
+    objective, net = build_objective("rectified_flow").with_frame_correlation(0.7), Recorder()
+    torch.manual_seed(0)
+    objective.loss(net, torch.zeros(3000, 2, 1, 2, 2))
+    noise = net.x / (1 - net.t).view(-1, 1, 1, 1, 1)  # data is zero: x_t = (1 - t) * noise
+    assert frame_correlation(noise) == pytest.approx(0.7, abs=0.03)
