@@ -1,7 +1,8 @@
 """Temporal layers against the image model they wrap, on the camera-motion task (docs/VIDEO.md, "Temporal layers").
 
-Clips from one noise tensor [N, T, C, H, W] made three ways: the **temporal** video model; the **image** model per
-frame on the same noise (independent noise per frame); the image model with **shared** noise (frame 0's noise for
+Clips from one noise tensor [N, T, C, H, W] (the video model's prior: independent frames, or correlated by
+``video.noise_correlation``) made three ways: the **temporal** video model; the **image** model per frame on the
+same noise (what the untrained video model makes); the image model with **shared** noise (frame 0's noise for
 every frame); all with the video model's sampler, steps and guidance, and for an attribute-conditioned model the
 attributes of the real photos below (unconditional otherwise). The camera-motion clips of real photos it trained on
 are measured the same way as a reference.
@@ -132,7 +133,7 @@ def main() -> None:
     image = FacePipeline.from_pretrained(args.image, device="cpu")
     frames = video.config.video.frames
     shape = (args.clips, frames, *video.latent_shape)
-    noise = torch.randn(shape, generator=torch.Generator().manual_seed(args.seed))  # what sample_clips draws
+    noise = video.objective.noise(shape, generator=torch.Generator().manual_seed(args.seed))  # as sample_clips
 
     real = ClipCache(clips_from_config(video.config).path)  # the pixel clips, also of a latent run
     batch = real.batch(np.arange(args.clips))
@@ -164,7 +165,7 @@ def main() -> None:
     sets = [
         ("real camera-motion clips", real_clips),
         ("temporal (video model)", temporal),
-        ("image, independent noise", independent),
+        (f"image, same noise (c={video.objective.frame_correlation:g})", independent),
         ("image, shared noise", shared),
     ]
     print(f"{'clips':<30}" + "".join(f"{h:>10}" for h in header))
