@@ -51,8 +51,8 @@ CANDIDATES = {
     "dit_s2": DIT_S2,
     "dit_b2": [*DIT_S2, "model.dit.hidden_size=768", "model.dit.num_heads=12", "model.dit.mlp_dim=3072"],  # DiT-B/2
     "cont": INIT,
-    # cosine from 6e-4 to 0 over about the steps 36 minutes hold with three 1-thread runs on two cores
-    "cont_cooldown": [*INIT, "train.lr_schedule=cosine", "train.max_steps=450"],
+    # cosine from 6e-4 to 0 over about the steps 36 minutes hold with four 1-thread runs on two cores
+    "cont_cooldown": [*INIT, "train.lr_schedule=cosine", "train.max_steps=360"],
     "cont_batch128": [*INIT, "train.batch_size=128"],
     "cont_lr3e-4": [*INIT, "train.lr=3e-4"],
 }
