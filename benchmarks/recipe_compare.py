@@ -70,13 +70,13 @@ def train_candidate(name: str, minutes: float, runs: Path, threads: int) -> dict
 
 
 def run_speed(run: Path) -> dict:
-    """Steps, faces seen and the median images/s of a finished run, from its metrics log."""
-    from facegen.config import load_config
+    """Steps and faces seen of a finished run (its scored checkpoint) and the median images/s of its log."""
+    from facegen.checkpoint import load_checkpoint
 
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
     rows = [row for row in rows if "images_per_sec" in row]
-    batch = load_config(str(run / "config.yaml")).train.batch_size
-    step = rows[-1]["step"]
+    checkpoint = load_checkpoint(run)
+    batch, step = checkpoint.config.train.batch_size, checkpoint.meta["step"]
     speed = statistics.median(row["images_per_sec"] for row in rows)
     return {"steps": step, "images_seen": step * batch, "images_per_s": round(speed, 2)}
 
