@@ -4,6 +4,7 @@
         --runs ~/facegen-runs/recipes --out ~/facegen-runs/recipes/results.jsonl
     python benchmarks/recipe_compare.py --candidates cont cont_cooldown --minutes 30 ...   # from the shipped model
     python benchmarks/recipe_compare.py --candidates diffusers --at-images 96000 --out ...  # equal images seen
+    python benchmarks/recipe_compare.py --candidates unet unet_wide --runs ... --sheet recipes.jpg  # the faces
 
 Each facegen candidate is ``configs/faces128.yaml`` plus its overrides, trained by facegen's own trainer for the
 same wall-clock budget (constant LR after warmup unless the candidate says otherwise, so a run cut by time is a fair
@@ -109,6 +110,16 @@ def score_candidate(
         pipe.config.sampler.name = sampler if pipe.config.objective.name == "rectified_flow" else "ddim"
     report = score(pipe, metrics, num_samples, "celeba:test", CELEBA, steps=steps, cfg_scale=cfg, progress=False)
     return {k: report["metrics"][k] for k in report["metrics"]}
+
+
+def candidate_sheet(runs: Path, names: list[str], out: str, faces: int = 8, seed: int = 2026) -> None:
+    """One row of ``faces`` faces per candidate at its run's default sampler settings, the same noise and
+    attribute-free requests for all, so the rows differ only by the recipe."""
+    from facegen.pipeline import FacePipeline
+    from facegen.utils.images import grid, save_png
+
+    rows = [FacePipeline.from_checkpoint(str(runs / name)).generate(faces, seed=seed, progress=False).cpu() for name in names]
+    save_png(grid(torch.cat(rows), nrow=faces), out)
 
 
 def diffusers_unet():
@@ -218,7 +229,11 @@ def main() -> None:
     parser.add_argument("--score-only", action="store_true", help="score existing runs without training")
     parser.add_argument("--runs", type=Path, default=Path("runs/recipes"), help="folder of the candidates' runs")
     parser.add_argument("--out", type=Path, default=Path("runs/recipes/results.jsonl"))
+    parser.add_argument("--sheet", help="only draw a picture here: a row of 8 faces per candidate's run")
     args = parser.parse_args()
+    if args.sheet:
+        candidate_sheet(args.runs.expanduser(), args.candidates, args.sheet)
+        return
     from train_throughput import measured_matmul_peak
 
     from facegen.utils.hardware import autocast_dtype, describe_cpu, resolve_precision
