@@ -118,7 +118,8 @@ def candidate_sheet(runs: Path, names: list[str], out: str, faces: int = 8, seed
     from facegen.pipeline import FacePipeline
     from facegen.utils.images import grid, save_png
 
-    rows = [FacePipeline.from_checkpoint(str(runs / name)).generate(faces, seed=seed, progress=False).cpu() for name in names]
+    pipes = [FacePipeline.from_checkpoint(str(runs / name)) for name in names]
+    rows = [pipe.generate(faces, seed=seed, progress=False).cpu() for pipe in pipes]
     save_png(grid(torch.cat(rows), nrow=faces), out)
 
 

@@ -187,7 +187,7 @@ def main() -> None:
     if args.strip:
         rows = [c[i] for i in range(2) for c in (real_clips, temporal, independent, shared)]
         to_pil(grid(torch.cat(rows), nrow=frames, padding=1)).save(args.strip)  # PNG or JPEG by the extension
-        print(f"strip: {args.strip} (per clip: real, temporal, image independent, image shared; frames left to right)")
+        print(f"strip: {args.strip} (per clip: real, temporal, image same noise, image shared; frames left to right)")
 
 
 if __name__ == "__main__":
