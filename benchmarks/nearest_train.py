@@ -14,7 +14,7 @@ generated faces are nearer their nearest train face than the nearest 1% of test 
 from __future__ import annotations
 
 import argparse
-import copy
+import dataclasses
 import json
 
 import numpy as np
@@ -50,9 +50,7 @@ def nearest(queries: torch.Tensor, train: torch.Tensor) -> tuple[torch.Tensor, t
 
 def with_split(cfg, split: str):
     """The model's data section pointed at another split of the same dataset."""
-    cfg = copy.deepcopy(cfg)
-    cfg.data.split = split
-    return cfg
+    return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, split=split))
 
 
 def main() -> None:

@@ -151,7 +151,7 @@ def main() -> None:
     )
     temporal_s = (time.perf_counter() - started) / args.clips
     started = time.perf_counter()
-    independent = image_clips(image, noise, args.steps, attributes)
+    same_noise = image_clips(image, noise, args.steps, attributes)
     image_s = (time.perf_counter() - started) / args.clips
     shared = image_clips(image, noise[:, :1].expand_as(noise).contiguous(), args.steps, attributes)
 
@@ -165,7 +165,7 @@ def main() -> None:
     sets = [
         ("real camera-motion clips", real_clips),
         ("temporal (video model)", temporal),
-        (f"image, same noise (c={video.objective.frame_correlation:g})", independent),
+        (f"image, same noise (c={video.objective.frame_correlation:g})", same_noise),
         ("image, shared noise", shared),
     ]
     print(f"{'clips':<30}" + "".join(f"{h:>10}" for h in header))
@@ -185,7 +185,7 @@ def main() -> None:
     alphas = [video.net.image.get_submodule(n).mixer.alpha.item() for n in video.net.site_names]
     print(f"alpha (spatial weight) per temporal layer: {' '.join(f'{a:.2f}' for a in alphas)}")
     if args.strip:
-        rows = [c[i] for i in range(2) for c in (real_clips, temporal, independent, shared)]
+        rows = [c[i] for i in range(2) for c in (real_clips, temporal, same_noise, shared)]
         to_pil(grid(torch.cat(rows), nrow=frames, padding=1)).save(args.strip)  # PNG or JPEG by the extension
         print(f"strip: {args.strip} (per clip: real, temporal, image same noise, image shared; frames left to right)")
 
