@@ -157,7 +157,8 @@ class VideoConfig:
     its spec lists, trained on clips of ``frames`` frames. ``frames: null`` (the default) trains an image model."""
 
     frames: int | None = None  # frames per training clip; null: an image model
-    temporal: Literal["attention", "conv"] = "attention"  # self-attention over the frames, or a 1-D convolution
+    # self-attention over the frames, a 1-D convolution along them, or a depthwise 3x3x3 one over frames and positions
+    temporal: Literal["attention", "conv", "conv3d"] = "attention"
     head_dim: int = 32  # temporal attention: width of each head (divides every temporal layer's width)
     alpha_init: float = 0.5  # the learned spatial weight alpha at the start (the output still equals the image model)
     # Each frame's noise shares this much variance with one draw per clip (PYoCo's mixed prior), in training and

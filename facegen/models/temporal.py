@@ -26,7 +26,7 @@ from facegen.conditioning import Condition
 from facegen.models.backbone import Backbone
 from facegen.specs import TemporalSites
 
-TEMPORAL_KINDS = ("attention", "conv")
+TEMPORAL_KINDS = ("attention", "conv", "conv3d")
 
 
 def frame_positions(frames: int, width: int) -> Tensor:
@@ -40,8 +40,10 @@ def frame_positions(frames: int, width: int) -> Tensor:
 
 class TemporalMixer(nn.Module):
     """Mixes each position's features over the ``frames`` frames of its clip: multi-head self-attention over the
-    frames (with their sinusoidal positions), or a 1-D convolution (kernel 3) along them; then a zero-initialised
-    linear output and the learned blend ``alpha``."""
+    frames (with their sinusoidal positions), a 1-D convolution (kernel 3) along them, or (``conv3d``, Video LDM's
+    spatio-temporal convolution) a linear layer then a depthwise 3x3x3 convolution over (frame, row, column), which
+    sees the neighbouring positions of the neighbouring frames and so can carry content sideways as a camera pan
+    does; then a zero-initialised linear output and the learned blend ``alpha``."""
 
     def __init__(
         self, width: int, layout: str, frames: int, kind: str = "attention", head_dim: int = 32, alpha: float = 0.5
@@ -59,8 +61,11 @@ class TemporalMixer(nn.Module):
         if kind == "attention":
             self.qkv = nn.Linear(width, 3 * width)
             self.register_buffer("positions", frame_positions(frames, width), persistent=False)
-        else:
+        elif kind == "conv":
             self.conv = nn.Conv1d(width, width, kernel_size=3, padding=1, padding_mode="replicate")
+        else:  # depthwise: a per-channel 3x3x3 kernel can shift a feature map by a position a frame
+            self.inner = nn.Linear(width, width)
+            self.conv = nn.Conv3d(width, width, kernel_size=3, padding=1, padding_mode="replicate", groups=width)
         self.out = nn.Linear(width, width)
         nn.init.zeros_(self.out.weight)  # the residual starts at exactly zero: the image model, per frame
         nn.init.zeros_(self.out.bias)
@@ -86,9 +91,27 @@ class TemporalMixer(nn.Module):
             return s.transpose(1, 2).flatten(0, 1)
         return s.permute(0, 2, 3, 1).flatten(0, 1).reshape(like.shape)
 
+    def _grid(self, h: Tensor) -> Tensor:
+        """[B*T, ...] -> [B, T, rows, columns, width]: the clip as a channels-last volume (tokens: a square grid)."""
+        clips = h.shape[0] // self.frames
+        if self.layout == "tokens":  # [B*T, L, D] of a square patch grid
+            side = math.isqrt(h.shape[1])
+            if side * side != h.shape[1]:
+                raise ValueError(f"video.temporal=conv3d needs a square token grid, got {h.shape[1]} tokens")
+            return h.unflatten(0, (clips, self.frames)).unflatten(2, (side, side))
+        return h.unflatten(0, (clips, self.frames)).permute(0, 1, 3, 4, 2)  # [B*T, C, H, W]
+
+    def _spatiotemporal(self, h: Tensor) -> Tensor:
+        """The conv3d residual, in ``h``'s layout."""
+        x = self.inner(self.norm(self._grid(h))).permute(0, 4, 1, 2, 3)  # [B, width, T, rows, columns]
+        x = self.out(F.silu(self.conv(x)).permute(0, 2, 3, 4, 1)).flatten(0, 1)  # [B*T, rows, columns, width]
+        return x.flatten(1, 2) if self.layout == "tokens" else x.permute(0, 3, 1, 2)
+
     def forward(self, h: Tensor) -> Tensor:
         if h.shape[0] % self.frames:
             raise ValueError(f"a temporal layer built for {self.frames} frames got a batch of {h.shape[0]} frames")
+        if self.kind == "conv3d":
+            return h + (1 - self.alpha).to(h.dtype) * self._spatiotemporal(h)
         x = self.norm(self._sequences(h))
         if self.kind == "attention":
             n, frames, width = x.shape

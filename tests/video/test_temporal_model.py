@@ -7,7 +7,7 @@ import torch
 
 from facegen.config import ConfigError, load_config
 from facegen.models import build_model
-from facegen.models.temporal import TemporalBlock, VideoBackbone
+from facegen.models.temporal import TEMPORAL_KINDS, TemporalBlock, TemporalMixer, VideoBackbone
 from facegen.specs import backbone_spec
 
 BACKBONES = [
@@ -26,7 +26,7 @@ def perturbed(name, options, seed=0):
     return net
 
 
-@pytest.mark.parametrize("kind", ["attention", "conv"])
+@pytest.mark.parametrize("kind", TEMPORAL_KINDS)
 @pytest.mark.parametrize("name,options", BACKBONES)
 def test_untrained_video_model_is_the_image_model_per_frame_exactly(name, options, kind):
     image = perturbed(name, options)
@@ -74,6 +74,34 @@ def test_alpha_blends_spatial_and_temporal_and_mixes_only_within_a_clip():
         video.image.get_submodule("blocks.1").mixer.alpha_logit.fill_(30.0)
     assert (mixer.alpha - 1).abs() < 1e-6
     assert torch.allclose(video(x3, t)[0, 0], video(x, t)[0, 0], atol=1e-5)  # no mixing left
+
+
+@pytest.mark.parametrize("layout", ["maps", "tokens"])
+@pytest.mark.parametrize("kind", TEMPORAL_KINDS)
+def test_only_conv3d_carries_a_position_to_its_neighbours_in_the_next_frame(kind, layout):
+    torch.manual_seed(0)
+    mixer = TemporalMixer(width=32, layout=layout, frames=3, kind=kind)
+    with torch.no_grad():
+        torch.nn.init.normal_(mixer.out.weight, std=0.5)
+    maps = torch.randn(6, 32, 5, 5)  # 2 clips of 3 frames, 5x5 positions
+
+    def mix(m):
+        out = mixer(m if layout == "maps" else m.flatten(2).transpose(1, 2))
+        return out if layout == "maps" else out.transpose(1, 2).unflatten(2, (5, 5))
+
+    changed = maps.clone()
+    changed[0, :, 2, 2] += 3.0 * torch.randn(32)  # one position of the first clip's first frame
+    delta = (mix(changed) - mix(maps)).abs().amax(dim=1)  # [frames, 5, 5]
+    assert delta[1, 2, 2] > 1e-3  # every kind mixes a position with itself in the next frame
+    assert delta[3:].max() == 0  # and never across clips
+    sideways = delta[1, 2, 3]  # the neighbouring position of the next frame: where a pan moves the content
+    assert (sideways > 1e-3) if kind == "conv3d" else (sideways == 0)
+
+
+def test_conv3d_on_tokens_needs_a_square_grid():
+    mixer = TemporalMixer(width=32, layout="tokens", frames=2, kind="conv3d")
+    with pytest.raises(ValueError, match="square token grid, got 6 tokens"):
+        mixer(torch.randn(2, 6, 32))
 
 
 def test_video_model_refuses_other_clip_shapes():
