@@ -138,7 +138,7 @@ def clips_from_config(cfg: Config, autoencoder=None):
     else:
         cache = render_camera_motion(
             dc.dataset, dc.root, dc.split, vc.frames, dc.image_size, vc.pan, vc.zoom, vc.rotation,
-            max_images=dc.max_images, cache_dir=dc.cache_dir, view=vc.view,
+            max_images=dc.max_images, cache_dir=dc.cache_dir, view=vc.view, pan_angle=vc.pan_angle,
         )  # fmt: skip
     if cfg.autoencoder.name == "identity":
         return cache

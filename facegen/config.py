@@ -170,6 +170,9 @@ class VideoConfig:
     frame_stride: int = 1  # clips: videos: keep every n-th frame
     # camera_motion: each clip's motion is drawn once, uniformly up to these (per frame, at data.image_size)
     pan: float = 1.5  # pixels per frame
+    # null: each clip pans in a uniform direction at a speed uniform up to video.pan; degrees (0: rightwards, 90:
+    # downwards): every clip pans exactly video.pan this way (one motion to learn; data.flip: false keeps it one)
+    pan_angle: float | None = None
     zoom: float = 0.02  # relative scale change per frame
     rotation: float = 1.0  # degrees per frame
     view: float = 140 / 178  # the camera's view, a share of CelebA's 178 crop (1: the framing of data.crop=178)
@@ -248,6 +251,7 @@ _FIXED_BOUNDS: dict[str, Bound] = {
     "video.noise_correlation": PROBABILITY,
     "video.frame_stride": POSITIVE,
     "video.pan": NON_NEGATIVE,
+    "video.pan_angle": Bound(-360, 360),
     "video.zoom": Bound(0, 0.2),
     "video.rotation": Bound(0, 15),
     "video.view": Bound(0.25, 1),

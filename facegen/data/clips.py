@@ -89,10 +89,15 @@ def clip_cache_path(settings: dict[str, Any], cache_dir: str | None = None) -> P
     )
 
 
-def draw_motion(rng: np.random.Generator, pan: float, zoom: float, rotation: float) -> np.ndarray:
-    """One clip's constant motion per frame: a pan of up to ``pan`` pixels in a uniform direction, a zoom and a
+def draw_motion(
+    rng: np.random.Generator, pan: float, zoom: float, rotation: float, pan_angle: float | None = None
+) -> np.ndarray:
+    """One clip's constant motion per frame: a pan of up to ``pan`` pixels in a uniform direction (or, with
+    ``pan_angle`` in degrees, exactly ``pan`` pixels in that direction: every clip the same motion), a zoom and a
     rotation each uniform in [-max, max]."""
-    speed, angle = rng.uniform(0, pan), rng.uniform(0, 2 * math.pi)
+    speed, angle = rng.uniform(0, pan), rng.uniform(0, 2 * math.pi)  # drawn either way: the same zooms, rotations
+    if pan_angle is not None:
+        speed, angle = pan, math.radians(pan_angle)
     return np.array(
         [speed * math.cos(angle), speed * math.sin(angle), rng.uniform(-zoom, zoom), rng.uniform(-rotation, rotation)],
         dtype=np.float32,
@@ -144,6 +149,7 @@ def render_camera_motion(
     seed: int = 0,
     cache_dir: str | None = None,
     view: float = VIEW,
+    pan_angle: float | None = None,
 ) -> ClipCache:
     """The camera-motion clip cache of a photo dataset (one clip per photo), rendered on first use."""
     root = str(data_path(root))
@@ -151,6 +157,8 @@ def render_camera_motion(
         source=f"{kind}-camera", root=root, split=split, frames=frames, image_size=size, pan=pan, zoom=zoom,
         rotation=rotation, max_images=max_images, seed=seed, view=view, format=CLIPS_FORMAT,
     )  # fmt: skip
+    if pan_angle is not None:  # only then: the caches rendered before the option keep their names
+        settings["pan_angle"] = pan_angle
     path = clip_cache_path(settings, cache_dir)
     if (path / "meta.json").exists():
         return ClipCache(path)
@@ -161,7 +169,7 @@ def render_camera_motion(
         motions = np.zeros((len(dataset), len(MOTION_FIELDS)), np.float32)
         for i, name in enumerate(tqdm(dataset.filenames, desc="rendering camera-motion clips", unit="clip")):
             photo = torch.from_numpy(np.array(load_photo(Path(dataset.image_dir) / name))).permute(2, 0, 1)
-            motions[i] = draw_motion(rng, pan, zoom, rotation)
+            motions[i] = draw_motion(rng, pan, zoom, rotation, pan_angle)
             clip = camera_frames(photo, motions[i], frames, size, view)
             clips[i] = clip.round().clamp(0, 255).to(torch.uint8).numpy()
         clips.flush()

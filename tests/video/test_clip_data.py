@@ -55,6 +55,17 @@ def test_camera_clip_cache_serves_clips_mirrors_and_attributes(celeba_root, tmp_
     assert again.path == cache.path and np.array_equal(again.clips, cache.clips)  # built once, deterministic
 
 
+def test_a_fixed_pan_angle_gives_every_clip_the_same_motion(celeba_root, tmp_path):
+    args = ("celeba", str(celeba_root), "train", 4, 16, 1.5, 0.02, 1.0, 4)
+    fixed = render_camera_motion(*args, cache_dir=tmp_path, pan_angle=90)
+    assert np.allclose(fixed.motions[:, 0], 0, atol=1e-6) and np.allclose(fixed.motions[:, 1], 1.5)  # downwards
+    free = render_camera_motion(*args, cache_dir=tmp_path)
+    assert free.path != fixed.path  # its own cache
+    assert np.array_equal(free.motions[:, 2:], fixed.motions[:, 2:])  # the same zooms and rotations drawn
+    rows = torch.from_numpy(fixed.clips[0].astype(np.float32)).transpose(-1, -2)  # best_shift reads the last axis
+    assert best_shift(rows[1], rows[2], reach=3)[0] in (1, 2)  # the camera moves 1.5 px down a frame
+
+
 def test_latent_clip_cache_holds_every_frame_and_its_mirror_encoded(celeba_root, tmp_path):
     from facegen.autoencoders import build_autoencoder
 
