@@ -53,6 +53,7 @@ CANDIDATES = {
     # bigger ones (twice the learning rate)
     "unet_b32": ["model.name=unet", "model.size=small", "train.batch_size=32"],
     "unet_lr2x": ["model.name=unet", "model.size=small", "train.lr=1.2e-3"],
+    "unet_b32_lr2x": ["model.name=unet", "model.size=small", "train.batch_size=32", "train.lr=1.2e-3"],
     "dit_s2": DIT_S2,
     "dit_b2": [*DIT_S2, "model.dit.hidden_size=768", "model.dit.num_heads=12", "model.dit.mlp_dim=3072"],  # DiT-B/2
     "cont": INIT,
