@@ -35,6 +35,21 @@ def face_region(size: tuple[int, int], to_frame: np.ndarray) -> torch.Tensor:
     return torch.from_numpy((((fx - cx) / ax) ** 2 + ((fy - cy) / ay) ** 2 < 1).reshape(size[1], size[0]))
 
 
+def tint_drift(change: torch.Tensor, to_frame: np.ndarray) -> torch.Tensor:
+    """The sampler's colour drift in a change [3, H, W]: its median over the face, and its median over the rest of
+    the crop, blended by a feathered face region. Most of a face, and most of its surroundings, keep their colour
+    under any one edit, so a median there is drift, not the edit; the model often tints the face one way and the
+    background another, and one median for both would paste the face's drift, reversed, into the background."""
+    from torchvision.transforms.functional import gaussian_blur
+
+    height, width = change.shape[-2:]
+    face = face_region((width, height), to_frame)
+    sigma = 0.02 * width
+    weight = gaussian_blur(face.float()[None], 2 * round(3 * sigma) + 1, sigma)[0]
+    on_face, elsewhere = (change[:, region].median(1).values[:, None, None] for region in (face, ~face))
+    return on_face * weight + elsewhere * (1 - weight)
+
+
 def change_mask(change: torch.Tensor, to_frame: np.ndarray) -> torch.Tensor:
     """Where to apply a change [3, H, W]: soft 0..1 [H, W], 1 where it changed or on the face, 0 at the border."""
     from torchvision.transforms.functional import gaussian_blur
@@ -62,7 +77,7 @@ def paste_change(
     ``edited`` and ``reconstruction`` are aligned faces of one size (the 178x218 frame at any scale, or its square
     crop at any size, as facegen models make them): the same inversion regenerated under the target and under
     the source attributes, so their difference is the edit alone, without the model's reconstruction error. That
-    difference, less its colour drift (its median over the face), is warped back through
+    difference, less its colour drift (``tint_drift``: its medians on and off the face), is warped back through
     ``transform`` (``Alignment.transform``) and added to the photo inside ``change_mask``. The photo's own
     detail stays, and pixels where the mask has faded out (always beyond the model's crop) keep their values.
     """
@@ -77,10 +92,7 @@ def paste_change(
             f"paste_change: the edited face is {size[0]}x{size[1]}; expected CelebA's aligned frame "
             "(178:218, any scale) or a square crop of it"
         )
-    change = edited - reconstruction
-    # Colour match: the change's median over the face is the sampler's tint drift (most of a face keeps its colour
-    # under any one edit), not the edit; without it the skin would take the model's tone.
-    change = change - change[:, face_region(size, frame)].median(1).values[:, None, None]
+    change = edited - reconstruction - tint_drift(edited - reconstruction, frame)
     mask = change_mask(change, frame)
     to_face = inverse_transform(frame) @ np.vstack([transform, [0.0, 0.0, 1.0]])  # photo pixel -> face image pixel
     corners = apply_transform(inverse_transform(to_face), np.array([[0, 0], [size[0], 0], [0, size[1]], size]))
