@@ -35,6 +35,12 @@ def face_region(size: tuple[int, int], to_frame: np.ndarray) -> torch.Tensor:
     return torch.from_numpy((((fx - cx) / ax) ** 2 + ((fy - cy) / ay) ** 2 < 1).reshape(size[1], size[0]))
 
 
+def _feather(width: int) -> tuple[int, float]:
+    """The Gaussian (kernel, sigma) the change mask and the colour match blur with: 2% of the face's width."""
+    sigma = 0.02 * width
+    return 2 * round(3 * sigma) + 1, sigma
+
+
 def tint_drift(change: torch.Tensor, to_frame: np.ndarray) -> torch.Tensor:
     """The sampler's colour drift in a change [3, H, W]: its median over the face, and its median over the rest of
     the crop, blended by a feathered face region. Most of a face, and most of its surroundings, keep their colour
@@ -44,8 +50,7 @@ def tint_drift(change: torch.Tensor, to_frame: np.ndarray) -> torch.Tensor:
 
     height, width = change.shape[-2:]
     face = face_region((width, height), to_frame)
-    sigma = 0.02 * width
-    weight = gaussian_blur(face.float()[None], 2 * round(3 * sigma) + 1, sigma)[0]
+    weight = gaussian_blur(face.float()[None], *_feather(width))[0]
     on_face, elsewhere = (change[:, region].median(1).values[:, None, None] for region in (face, ~face))
     return on_face * weight + elsewhere * (1 - weight)
 
@@ -55,8 +60,7 @@ def change_mask(change: torch.Tensor, to_frame: np.ndarray) -> torch.Tensor:
     from torchvision.transforms.functional import gaussian_blur
 
     height, width = change.shape[-2:]
-    sigma = 0.02 * width
-    kernel = 2 * round(3 * sigma) + 1
+    kernel, sigma = _feather(width)
     amount = gaussian_blur(change.abs().mean(0, keepdim=True), kernel, sigma)[0]  # speckle is not a change
     changed = ((amount - CHANGE_LOW) / (CHANGE_HIGH - CHANGE_LOW)).clamp(0, 1)
     face = face_region((width, height), to_frame).float()
@@ -92,7 +96,8 @@ def paste_change(
             f"paste_change: the edited face is {size[0]}x{size[1]}; expected CelebA's aligned frame "
             "(178:218, any scale) or a square crop of it"
         )
-    change = edited - reconstruction - tint_drift(edited - reconstruction, frame)
+    change = edited - reconstruction
+    change = change - tint_drift(change, frame)
     mask = change_mask(change, frame)
     to_face = inverse_transform(frame) @ np.vstack([transform, [0.0, 0.0, 1.0]])  # photo pixel -> face image pixel
     corners = apply_transform(inverse_transform(to_face), np.array([[0, 0], [size[0], 0], [0, size[1]], size]))

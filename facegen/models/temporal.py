@@ -107,11 +107,8 @@ class TemporalMixer(nn.Module):
         x = self.out(F.silu(self.conv(x)).permute(0, 2, 3, 4, 1)).flatten(0, 1)  # [B*T, rows, columns, width]
         return x.flatten(1, 2) if self.layout == "tokens" else x.permute(0, 3, 1, 2)
 
-    def forward(self, h: Tensor) -> Tensor:
-        if h.shape[0] % self.frames:
-            raise ValueError(f"a temporal layer built for {self.frames} frames got a batch of {h.shape[0]} frames")
-        if self.kind == "conv3d":
-            return h + (1 - self.alpha).to(h.dtype) * self._spatiotemporal(h)
+    def _over_frames(self, h: Tensor) -> Tensor:
+        """The attention or conv residual (each position over its frames), in ``h``'s layout."""
         x = self.norm(self._sequences(h))
         if self.kind == "attention":
             n, frames, width = x.shape
@@ -120,7 +117,12 @@ class TemporalMixer(nn.Module):
             x = x.transpose(1, 2).reshape(n, frames, width)
         else:
             x = F.silu(self.conv(x.transpose(1, 2)).transpose(1, 2))
-        residual = self._frames(self.out(x), h)
+        return self._frames(self.out(x), h)
+
+    def forward(self, h: Tensor) -> Tensor:
+        if h.shape[0] % self.frames:
+            raise ValueError(f"a temporal layer built for {self.frames} frames got a batch of {h.shape[0]} frames")
+        residual = self._spatiotemporal(h) if self.kind == "conv3d" else self._over_frames(h)
         # alpha * h + (1 - alpha) * (h + residual), written so that a zero residual returns h bit for bit
         return h + (1 - self.alpha).to(h.dtype) * residual
 
