@@ -93,7 +93,7 @@ def objective_from_config(cfg: Config):
         options["prediction"] = oc.prediction
     objective = build_objective(oc.name, **options)
     if cfg.video.frames is not None and cfg.video.noise_correlation:
-        return objective.with_frame_correlation(cfg.video.noise_correlation)
+        return objective.with_frame_noise(cfg.video.noise_correlation, cfg.video.noise_shift)
     return objective
 
 

@@ -164,6 +164,9 @@ class VideoConfig:
     # Each frame's noise shares this much variance with one draw per clip (PYoCo's mixed prior), in training and
     # sampling alike; 0: independent frames. Near 1 the untrained model already makes one face per clip.
     noise_correlation: float = 0.0
+    # [dx, dy] latent pixels per frame: that shared draw moves this way from frame to frame (warped noise, as in
+    # Go-with-the-Flow), so the noise carries a camera motion; [0, 0]: it stays put (PYoCo)
+    noise_shift: list[int] = field(default_factory=lambda: [0, 0])
     train_spatial: bool = False  # false: the image model's weights stay frozen; only temporal layers learn
     clips: Literal["camera_motion", "videos"] = "camera_motion"  # clips rendered from data.* photos, or real videos
     videos: str | None = None  # clips: videos: a folder of face videos (MP4, WebM, ...)
@@ -249,6 +252,7 @@ _FIXED_BOUNDS: dict[str, Bound] = {
     "video.head_dim": POSITIVE,
     "video.alpha_init": Bound(0, 1, low_open=True, high_open=True),
     "video.noise_correlation": PROBABILITY,
+    "video.noise_shift": Bound(-8, 8),
     "video.frame_stride": POSITIVE,
     "video.pan": NON_NEGATIVE,
     "video.pan_angle": Bound(-360, 360),
@@ -570,6 +574,12 @@ def _check_video(cfg: Config) -> None:
         raise ConfigError("video.frames: video models take conditioning.type none or attributes (no text, no semantic)")
     if cfg.eval.every:
         raise ConfigError("eval.every: evaluation scores images; set it to 0 for a video model (video.frames)")
+    if len(vc.noise_shift) != 2:
+        raise ConfigError(f"video.noise_shift={vc.noise_shift}: [dx, dy], latent pixels per frame")
+    if any(vc.noise_shift) and not vc.noise_correlation:
+        raise ConfigError(
+            f"video.noise_shift={vc.noise_shift} moves the noise the frames share: set video.noise_correlation > 0"
+        )
     if vc.clips == "videos" and not vc.videos:
         raise ConfigError("video.videos: clips: videos needs the folder of face videos")
     if not vc.train_spatial and not cfg.train.init_from:

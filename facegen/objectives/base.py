@@ -29,6 +29,7 @@ class Objective:
     name: str
     # Clips [B, T, ...]: the share of each frame's noise variance drawn once per clip (``video.noise_correlation``)
     frame_correlation: float = 0.0
+    frame_shift: tuple[int, int] = (0, 0)  # (dx, dy): how far that shared draw moves each frame (warped noise)
     samplers: tuple[str, ...]  # from its spec, the default first
     default_sampler: str
     predictions: tuple[str, ...]  # what its net may be trained to predict, from its spec
@@ -52,13 +53,14 @@ class Objective:
     def __call__(self, *args, **kwargs) -> LossResult:
         return self.loss(*args, **kwargs)
 
-    def with_frame_correlation(self, correlation: float) -> "Objective":
-        """This objective with frames of a clip whose noise is correlated (PYoCo's mixed prior), for training and
-        sampling alike."""
+    def with_frame_noise(self, correlation: float, shift: tuple[int, int] = (0, 0)) -> "Objective":
+        """This objective with frames of a clip whose noise is correlated (PYoCo's mixed prior) and, with a
+        ``shift`` (dx, dy) in pixels of the net's input per frame, moving (warped noise), for training and sampling
+        alike."""
         if not 0 <= correlation < 1:
             raise ValueError(f"frame noise correlation {correlation}: must lie in [0, 1)")
         objective = copy.copy(self)
-        objective.frame_correlation = correlation
+        objective.frame_correlation, objective.frame_shift = correlation, (int(shift[0]), int(shift[1]))
         return objective
 
     def noise(self, shape, generator: torch.Generator | None = None, device=None, dtype=None) -> torch.Tensor:
@@ -68,8 +70,19 @@ class Objective:
         own = torch.randn(shape, generator=generator, device=device, dtype=dtype)
         if not self.frame_correlation or len(shape) != 5:
             return own
-        shared = torch.randn((shape[0], 1, *shape[2:]), generator=generator, device=device, dtype=dtype)
+        shared = self._clip_draw(shape, generator=generator, device=device, dtype=dtype)
         return self.frame_correlation**0.5 * shared + (1 - self.frame_correlation) ** 0.5 * own
+
+    def _clip_draw(self, shape, **draw) -> torch.Tensor:
+        """One draw per clip [B, T, C, H, W]: each frame a window of one larger canvas, the window moving by
+        ``frame_shift`` a frame the other way, so the content of frame k + 1 at (y, x) is frame k's at
+        (y - dy, x - dx); with no shift every frame is the same draw."""
+        b, t, c, h, w = shape
+        dx, dy = self.frame_shift
+        canvas = torch.randn((b, c, h + abs(dy) * (t - 1), w + abs(dx) * (t - 1)), **draw)
+        top, left = max(dy, 0) * (t - 1), max(dx, 0) * (t - 1)
+        windows = [canvas[..., top - k * dy : top - k * dy + h, left - k * dx : left - k * dx + w] for k in range(t)]
+        return torch.stack(windows, dim=1)
 
     def noise_like(self, images: torch.Tensor) -> torch.Tensor:
         return self.noise(images.shape, device=images.device, dtype=images.dtype)

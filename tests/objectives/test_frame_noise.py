@@ -1,6 +1,6 @@
 """The correlated frame-noise prior (``video.noise_correlation``, PYoCo's mixed prior): each frame stays N(0, I),
 two frames of a clip correlate by the asked amount, images and c = 0 are plain ``torch.randn``, and the training
-loss draws it."""
+loss draws it; with ``video.noise_shift`` the shared part moves across the frames (warped noise)."""
 
 import pytest
 import torch
@@ -15,7 +15,7 @@ def frame_correlation(noise: torch.Tensor) -> float:
 
 @pytest.mark.parametrize("name", ["rectified_flow", "ddpm"])
 def test_frames_stay_standard_normal_and_correlate_as_asked(name):
-    objective = build_objective(name).with_frame_correlation(0.8)
+    objective = build_objective(name).with_frame_noise(0.8)
     noise = objective.noise((4000, 3, 2, 4, 4), generator=torch.Generator().manual_seed(0))
     assert noise.mean().abs() < 0.01 and (noise.std(dim=(0, 2, 3, 4)) - 1).abs().max() < 0.01
     assert frame_correlation(noise) == pytest.approx(0.8, abs=0.01)
@@ -24,7 +24,7 @@ def test_frames_stay_standard_normal_and_correlate_as_asked(name):
 
 def test_zero_correlation_and_images_are_plain_randn():
     plain = build_objective("rectified_flow")
-    correlated = plain.with_frame_correlation(0.9)
+    correlated = plain.with_frame_noise(0.9)
     assert plain.frame_correlation == 0 and correlated is not plain  # a copy: the original is unchanged
     clip, image = (2, 3, 4, 8, 8), (2, 4, 8, 8)
     expected = torch.randn(clip, generator=torch.Generator().manual_seed(5))
@@ -32,7 +32,32 @@ def test_zero_correlation_and_images_are_plain_randn():
     expected = torch.randn(image, generator=torch.Generator().manual_seed(5))
     assert torch.equal(correlated.noise(image, generator=torch.Generator().manual_seed(5)), expected)
     with pytest.raises(ValueError, match=r"\[0, 1\)"):
-        plain.with_frame_correlation(1.0)
+        plain.with_frame_noise(1.0)
+
+
+@pytest.mark.parametrize("shift", [(1, 0), (-2, 1), (0, -1)])
+def test_shifted_noise_moves_by_the_shift_each_frame(shift):
+    objective = build_objective("rectified_flow").with_frame_noise(0.8, shift)
+    noise = objective.noise((2000, 4, 2, 6, 6), generator=torch.Generator().manual_seed(1))
+    assert noise.mean().abs() < 0.01 and (noise.std(dim=(0, 2, 3, 4)) - 1).abs().max() < 0.01  # still N(0, I)
+    dx, dy = shift
+    # frame k + 1 at (y, x) is frame k at (y - dy, x - dx): correlated by c there, not where it stood
+    moved = torch.roll(noise[:, :-1], shifts=(dy, dx), dims=(-2, -1))[..., 2:-2, 2:-2]
+    later = noise[:, 1:, ..., 2:-2, 2:-2]
+    assert torch.corrcoef(torch.stack([moved.flatten(), later.flatten()]))[0, 1] == pytest.approx(0.8, abs=0.01)
+    in_place = torch.corrcoef(torch.stack([noise[:, :-1, ..., 2:-2, 2:-2].flatten(), later.flatten()]))[0, 1]
+    assert in_place.abs() < 0.02
+    # the frames' shared part is one draw: exactly the same values, moved
+    exact = build_objective("rectified_flow").with_frame_noise(0.5, shift)._clip_draw((2, 3, 1, 9, 9))
+    assert torch.equal(torch.roll(exact[:, 0], (2 * dy, 2 * dx), (-2, -1))[..., 4:-4, 4:-4], exact[:, 2, ..., 4:-4, 4:-4])
+
+
+def test_no_shift_keeps_the_draws_of_the_still_prior():
+    objective = build_objective("rectified_flow").with_frame_noise(0.6)
+    generator = torch.Generator().manual_seed(3)
+    own, shared = torch.randn((2, 3, 1, 4, 4), generator=generator), torch.randn((2, 1, 1, 4, 4), generator=generator)
+    expected = 0.6**0.5 * shared + 0.4**0.5 * own
+    assert torch.allclose(objective.noise((2, 3, 1, 4, 4), generator=torch.Generator().manual_seed(3)), expected)
 
 
 class Recorder(torch.nn.Module):
@@ -44,7 +69,7 @@ class Recorder(torch.nn.Module):
 
 
 def test_the_training_loss_draws_correlated_frames():
-    objective, net = build_objective("rectified_flow").with_frame_correlation(0.7), Recorder()
+    objective, net = build_objective("rectified_flow").with_frame_noise(0.7), Recorder()
     torch.manual_seed(0)
     objective.loss(net, torch.zeros(3000, 2, 1, 2, 2))
     noise = net.x / (1 - net.t).view(-1, 1, 1, 1, 1)  # data is zero: x_t = (1 - t) * noise

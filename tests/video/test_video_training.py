@@ -137,7 +137,7 @@ def test_correlated_frame_noise_is_kept_with_the_run_and_makes_frames_alike(
     train(video_config(celeba_root, tmp_path, cache_dir, init_from=image_model, **{"video.noise_correlation": 0.9}))
     pipe = FacePipeline.from_checkpoint(tmp_path / "video", device="cpu")
     assert pipe.objective.frame_correlation == 0.9  # the run's config carries the prior to sampling
-    independent = replace(pipe, objective=pipe.objective.with_frame_correlation(0.0))
+    independent = replace(pipe, objective=pipe.objective.with_frame_noise(0.0))
 
     def spread(p):  # how far each frame lies from its clip's mean frame
         clips = sample_clips(p, 4, seed=1, steps=2, progress=False)
@@ -146,3 +146,13 @@ def test_correlated_frame_noise_is_kept_with_the_run_and_makes_frames_alike(
     assert spread(pipe) < 0.6 * spread(independent)
     with pytest.raises(Exception, match="video.noise_correlation"):
         video_config(celeba_root, tmp_path, cache_dir, **{"video.noise_correlation": 1.0})
+
+
+def test_moving_frame_noise_comes_from_the_config(celeba_root, cache_dir, tmp_path):
+    from facegen.builders import objective_from_config
+
+    moving = {"video.noise_correlation": 0.9, "video.noise_shift": "[-1,0]"}
+    objective = objective_from_config(video_config(celeba_root, tmp_path, cache_dir, init_from="x", **moving))
+    assert (objective.frame_correlation, objective.frame_shift) == (0.9, (-1, 0))
+    with pytest.raises(Exception, match=r"video.noise_shift=\[-1, 0\] .* video.noise_correlation > 0"):
+        video_config(celeba_root, tmp_path, cache_dir, init_from="x", **{"video.noise_shift": "[-1,0]"})
