@@ -182,12 +182,24 @@ class Trainer:
         self.unwrapped.load_state_dict(ckpt.weights(ema=False))
         self.ema.module.load_state_dict(ckpt.weights(ema=True))
         state = ckpt.training_state()
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
+        optimizer, scheduler = self._with_config_rates(state["optimizer"], state["scheduler"])
+        self.optimizer.load_state_dict(optimizer)
+        self.scheduler.load_state_dict(scheduler)
         self.ema.num_updates = int(state["ema_n_averaged"])
         torch.set_rng_state(state["rng_cpu"])
         self.step = int(state["step"])
         self.accelerator.print(f"resumed from {ckpt.path} at step {self.step}")
+
+    def _with_config_rates(self, optimizer: dict, scheduler: dict) -> tuple[dict, dict]:
+        """The saved optimizer and scheduler states with this config's train.lr, betas and weight decay: a run
+        continued with new ones trains with them, as its config.yaml says (the saved states hold the old ones).
+        Unchanged settings give back the saved values, so an exact resume stays exact."""
+        tc = self.cfg.train
+        lr = tc.lr * self.scheduler.lr_lambdas[0](scheduler["last_epoch"])  # the schedule is built from this config
+        groups = [g | {"lr": lr, "betas": (tc.beta1, tc.beta2), "weight_decay": tc.weight_decay}
+                  for g in optimizer["param_groups"]]  # fmt: skip
+        rates = [tc.lr] * len(groups)
+        return optimizer | {"param_groups": groups}, scheduler | {"base_lrs": rates, "_last_lr": [lr] * len(groups)}
 
     def _training_state(self) -> dict:
         return {

@@ -101,6 +101,22 @@ def test_train_resume_and_sample(celeba_root, cache_dir, tmp_path):
     assert images.min() >= -1 and images.max() <= 1
 
 
+def test_a_run_resumed_with_new_optimizer_settings_trains_with_them(celeba_root, cache_dir, tmp_path):
+    train(load_config(None, tiny_overrides(celeba_root, tmp_path, cache_dir)), stop_at=3)
+    changed = {"train.lr": 4e-4, "train.beta2": 0.95, "train.weight_decay": 0.01}
+    trainer = Trainer(load_config(None, tiny_overrides(celeba_root, tmp_path, cache_dir, **changed)), resume="auto")
+    try:
+        group = trainer.optimizer.param_groups[0]
+        expected = 4e-4 * warmup_cosine(2, 6, 0.0, "cosine")(3)  # this config's rate at step 3, not the saved 1e-3's
+        assert group["lr"] == pytest.approx(expected) and trainer.scheduler.get_last_lr() == [group["lr"]]
+        assert group["betas"] == (0.9, 0.95) and group["weight_decay"] == 0.01
+        assert trainer.optimizer.state_dict()["state"]  # the moments are still the run's
+        trainer.train(stop_at=4)
+        assert trainer.scheduler.get_last_lr()[0] == pytest.approx(4e-4 * warmup_cosine(2, 6, 0.0, "cosine")(4))
+    finally:
+        trainer.close()
+
+
 def test_sample_command_writes_grid_pngs_and_gif(celeba_root, cache_dir, tmp_path):
     from facegen.cli import main
 
