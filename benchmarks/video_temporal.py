@@ -1,11 +1,11 @@
 """Temporal layers against the image model they wrap, on the camera-motion task (docs/VIDEO.md, "Temporal layers").
 
 Clips from one noise tensor [N, T, C, H, W] (the video model's prior: independent frames, or correlated by
-``video.noise_correlation``) made three ways: the **temporal** video model; the **image** model per frame on the
-same noise (what the untrained video model makes); the image model with **shared** noise (frame 0's noise for
-every frame); all with the video model's sampler, steps and guidance, and for an attribute-conditioned model the
-attributes of the real photos below (unconditional otherwise). The camera-motion clips of real photos it trained on
-are measured the same way as a reference.
+``video.noise_correlation``, moving with ``video.noise_shift``) made three ways: the **temporal** video model; the
+**image** model per frame on the same noise (what the untrained video model makes); the image model with
+**shared** noise (frame 0's noise for every frame); all with the video model's sampler, steps and guidance, and
+for an attribute-conditioned model the attributes of the real photos below (unconditional otherwise). The
+camera-motion clips of real photos it trained on are measured the same way as a reference.
 
 Per clip, in 8-bit levels on frames area-averaged to 32x32 (the pixel metrics of the first, 32 px demo):
   flicker   mean |x[k+1] - 2 x[k] + x[k-1]|   (0 for motion at constant speed)
