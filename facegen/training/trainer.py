@@ -196,8 +196,8 @@ class Trainer:
         Unchanged settings give back the saved values, so an exact resume stays exact."""
         tc = self.cfg.train
         lr = tc.lr * self.scheduler.lr_lambdas[0](scheduler["last_epoch"])  # the schedule is built from this config
-        groups = [g | {"lr": lr, "betas": (tc.beta1, tc.beta2), "weight_decay": tc.weight_decay}
-                  for g in optimizer["param_groups"]]  # fmt: skip
+        settings = {"lr": lr, "initial_lr": tc.lr, "betas": (tc.beta1, tc.beta2), "weight_decay": tc.weight_decay}
+        groups = [group | settings for group in optimizer["param_groups"]]
         rates = [tc.lr] * len(groups)
         return optimizer | {"param_groups": groups}, scheduler | {"base_lrs": rates, "_last_lr": [lr] * len(groups)}
 
