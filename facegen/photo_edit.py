@@ -41,7 +41,7 @@ EDIT_DEFAULTS = {
     "Eyeglasses": EditSettings(strength=0.8, cfg_scale=4.0),
     "Blond_Hair": EditSettings(strength=1.0, cfg_scale=8.0),
     "Male": EditSettings(strength=0.8, cfg_scale=8.0),
-    "Young": EditSettings(strength=0.9, cfg_scale=12.0),
+    "Young": EditSettings(strength=0.9, cfg_scale=8.0),  # 12 until release 6 (docs/BENCHMARKS.md)
 }
 FALLBACK = EditSettings(strength=0.8, cfg_scale=6.0)  # the other 35 attributes: not measured one by one
 # Presets the web page offers, as changes of the default strength: said in words there.
