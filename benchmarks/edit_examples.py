@@ -32,9 +32,10 @@ def main() -> None:
     for name in args.attributes:
         index = CELEBA_ATTRIBUTES.index(name)
         for path, labels in photos:
-            result = edit_photo(pipe, path, {name: int(labels[index] < 0)}, source_attributes=labels)
+            target = int(labels[index] < 0)  # labels are -1 / 1: flip the one this row names
+            result = edit_photo(pipe, path, {name: target}, source_attributes=labels)
             tiles += [result.faces[key][0] for key in ("input", "reconstruction", "edited")]
-            print(path.name, name, "->", int(labels[index] < 0), result.report.get("identity_distance"))
+            print(path.name, name, "->", target, result.report.get("identity_distance"))
     to_pil(grid(torch.stack(tiles), nrow=3 * len(photos), padding=2)).save(args.out)
     print(f"wrote {args.out}: rows {', '.join(args.attributes)}; each photo input / reconstruction / edit")
 
