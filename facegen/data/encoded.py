@@ -52,6 +52,8 @@ def _encode_images(image_cache: ImageCache, autoencoder, tmp: Path, batch_size: 
     latents = None
     for start in tqdm(range(0, n, batch_size), desc=f"encoding with {autoencoder.name}", unit="batch"):
         images = image_cache.batch(np.arange(start, min(n, start + batch_size)))["image"].to(device)
+        # The mirror is encoded, not its latent flipped: TAEF2's latents are not mirror-symmetric (a flipped latent
+        # decodes the mirror at 19.6 dB PSNR against 31.6 dB for the mirror's own encoding, 16 CelebA faces).
         pair = torch.stack([autoencoder.encode(images), autoencoder.encode(images.flip(-1))], dim=1)
         if latents is None:
             latents = preallocated_npy(tmp / "latents.npy", np.float16, (n, *pair.shape[1:]))
