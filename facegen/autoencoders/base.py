@@ -87,6 +87,13 @@ class Autoencoder(nn.Module):
             "source": self.source,
         }
 
+    def encodes_like(self, recorded: dict[str, Any] | None) -> bool:
+        """Whether latents recorded with ``recorded`` (an earlier ``describe()``, e.g. in a cache) are this latent
+        space: every property but where the weights were read from (the same weights in another install or clone
+        must not force a re-encode)."""
+        same = {k: v for k, v in self.describe().items() if k != "source"}
+        return recorded is not None and {k: v for k, v in recorded.items() if k != "source"} == same
+
 
 def latent_shape(autoencoder: Autoencoder, image_size: int) -> tuple[int, int, int]:
     """(C, h, w) of the latents of a square ``image_size`` image."""

@@ -197,7 +197,7 @@ def write_meta(folder: Path, settings: dict[str, Any], count: int) -> None:
 def encode_clips(cache: ClipCache, autoencoder, batch_size: int = 64) -> ClipCache:
     """The same cache with ``latents.npy`` (every frame and its mirror encoded once), built on first use."""
     cache = ClipCache(cache.path)  # its meta as it is now: another call may have encoded it since ``cache`` was read
-    if (cache.path / "latents.npy").exists() and cache.meta.get("autoencoder") == autoencoder.describe():
+    if (cache.path / "latents.npy").exists() and autoencoder.encodes_like(cache.meta.get("autoencoder")):
         return ClipCache(cache.path, latents=True)
     device = next(iter(autoencoder.parameters()), torch.zeros(())).device
     n, frames = len(cache), cache.frames

@@ -137,12 +137,6 @@ class EncodedCache(CachedArrays):
         return out
 
 
-def _same_autoencoder(recorded: dict, current: dict) -> bool:
-    """Same latent space: every recorded property but where the weights were read from (a bundled copy of the
-    same weights must not force a re-encode)."""
-    return {k: v for k, v in recorded.items() if k != "source"} == {k: v for k, v in current.items() if k != "source"}
-
-
 def load_or_build_encoded_cache(image_cache: ImageCache, autoencoder, text_encoder=None) -> EncodedCache:
     """Open the encoded cache beside ``image_cache`` if it matches the encoders, else build it."""
     path = encoded_cache_path(image_cache, autoencoder.name, text_encoder.name if text_encoder else None)
@@ -152,7 +146,7 @@ def load_or_build_encoded_cache(image_cache: ImageCache, autoencoder, text_encod
         if (
             cache.meta.get("format") == ENCODED_FORMAT
             and cache.meta.get("source_meta") == image_cache.meta  # a rebuilt image cache (new pixels) is re-encoded
-            and _same_autoencoder(cache.meta["autoencoder"], autoencoder.describe())
+            and autoencoder.encodes_like(cache.meta.get("autoencoder"))
             and (cache.meta.get("text_encoder") == wanted_text)
         ):
             return cache

@@ -42,6 +42,9 @@ def test_shapes_range_and_description(taef2):
         "source": None,
     }
     assert described["source"].endswith("taef2")
+    assert taef2.encodes_like(described | {"source": "/another/install/taef2"})  # where the weights lay is not kept
+    assert not taef2.encodes_like(described | {"latent_channels": 16}) and not taef2.encodes_like(None)
+    assert not taef2.encodes_like(build_autoencoder("identity").describe())
     with pytest.raises(ValueError, match="not divisible by 8"):
         taef2.encode(torch.zeros(1, 3, 60, 64))
 

@@ -1,6 +1,8 @@
 """Clip data: camera-motion clips from real CelebA photos (shapes, smooth constant motion, mirrors), and aligned face
 clips cut from a real video file."""
 
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -68,6 +70,7 @@ def test_a_fixed_pan_angle_gives_every_clip_the_same_motion(celeba_root, tmp_pat
 
 def test_latent_clip_cache_holds_every_frame_and_its_mirror_encoded(celeba_root, tmp_path):
     from facegen.autoencoders import build_autoencoder
+    from facegen.autoencoders.taef2 import bundled_taef2_dir
 
     taef2 = build_autoencoder("taef2")
     pixels = render_camera_motion("celeba", str(celeba_root), "train", 3, 64, 4.0, 0.0, 0.0, 2, cache_dir=tmp_path)
@@ -82,6 +85,9 @@ def test_latent_clip_cache_holds_every_frame_and_its_mirror_encoded(celeba_root,
     written = (cache.path / "latents.npy").stat().st_mtime_ns
     assert encode_clips(pixels, taef2).latents.shape == cache.latents.shape  # built once: read back, not rewritten
     assert (cache.path / "latents.npy").stat().st_mtime_ns == written
+    copy = shutil.copytree(bundled_taef2_dir(), tmp_path / "another_install" / "taef2")  # the same weights elsewhere
+    assert encode_clips(pixels, build_autoencoder("taef2", path=copy)).latents.shape == cache.latents.shape
+    assert (cache.path / "latents.npy").stat().st_mtime_ns == written  # a clone or reinstall does not re-encode
 
 
 def test_face_clips_from_a_real_video_are_aligned_and_cut_to_length(celeba_root, tmp_path):
