@@ -1,6 +1,7 @@
 """64 random faces of a model at its default settings with a fixed seed, as one PNG: the picture to judge a model by.
 
     python benchmarks/contact_sheet.py --model faces128 --out docs/faces128_contact_sheet.png
+    python benchmarks/contact_sheet.py --model faces128 --guide GUIDE_FOLDER --out sheet_autoguided.png
 
 Prints, as JSON, the settings and how many of the faces dlib's face detector finds (with the faces extra): an
 objective companion to the count a person makes by looking ("N of 64 would pass as a real photo at a glance").
@@ -23,14 +24,18 @@ def main() -> None:
     parser.add_argument("--model", help="a pretrained model name or folder (default: faces128)")
     parser.add_argument("--num-faces", type=int, default=64)
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--guide", help="autoguidance: a weaker model (name or folder) instead of the unconditional")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
 
     pipe = FacePipeline.load(args.checkpoint, args.model)
+    if args.guide:
+        pipe = pipe.with_guide(FacePipeline.from_pretrained(args.guide))
     steps, guidance = pipe.sampling_settings(None, None)
     faces = pipe.generate(args.num_faces, seed=args.seed)
     save_png(grid(faces, nrow=8), args.out)
     report = {"out": args.out, "faces": args.num_faces, "seed": args.seed, "steps": steps, "cfg_scale": guidance}
+    report["guide"] = args.guide
     try:
         from facegen.faces.identity import FaceIdentity
 
