@@ -1,7 +1,7 @@
 """64 random faces of a model at its default settings with a fixed seed, as one PNG: the picture to judge a model by.
 
     python benchmarks/contact_sheet.py --model faces128 --out docs/faces128_contact_sheet.png
-    python benchmarks/contact_sheet.py --model faces128 --guide GUIDE_FOLDER --out sheet_autoguided.png
+    python benchmarks/contact_sheet.py --model faces128 --guide none --out sheet_without_its_guide.png
 
 Prints, as JSON, the settings and how many of the faces dlib's face detector finds (with the faces extra): an
 objective companion to the count a person makes by looking ("N of 64 would pass as a real photo at a glance").
@@ -24,18 +24,22 @@ def main() -> None:
     parser.add_argument("--model", help="a pretrained model name or folder (default: faces128)")
     parser.add_argument("--num-faces", type=int, default=64)
     parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--guide", help="autoguidance: a weaker model (name or folder) instead of the unconditional")
+    parser.add_argument("--guide", help="autoguidance: a weaker model (name or folder), or none (default: the model's)")
+    parser.add_argument("--guide-weight", type=float, help="its weight (default: the model's sampler.guide_weight)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
 
     pipe = FacePipeline.load(args.checkpoint, args.model)
     if args.guide:
-        pipe = pipe.with_guide(FacePipeline.from_pretrained(args.guide))
+        weak = None if args.guide == "none" else FacePipeline.from_pretrained(args.guide, guide=False)
+        pipe = pipe.with_guide(weak, args.guide_weight)
+    elif args.guide_weight is not None:
+        pipe = pipe.with_guide_weight(args.guide_weight)
     steps, guidance = pipe.sampling_settings(None, None)
     faces = pipe.generate(args.num_faces, seed=args.seed)
     save_png(grid(faces, nrow=8), args.out)
     report = {"out": args.out, "faces": args.num_faces, "seed": args.seed, "steps": steps, "cfg_scale": guidance}
-    report["guide"] = args.guide
+    report["guide"] = None if pipe.guide is None else {"model": pipe.guide.name, "weight": pipe.guide.weight}
     try:
         from facegen.faces.identity import FaceIdentity
 

@@ -1,6 +1,7 @@
 """Wall time to make faces with a pretrained model (default: the bundled faces128) on this device.
 
     python benchmarks/sample_speed.py [--model faces128] [--num-samples 16] [--steps 4 8 16] [--repeats 3] [--compile]
+        [--guide none|MODEL]
 
 Reports, per step count, the median seconds for ``--num-samples`` faces with the model already loaded, and once
 the time to load the model (weights + autoencoder), so "load included" = load + generate. ``--compile`` samples
@@ -28,10 +29,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default=None)
     parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--guide", help="autoguidance by this model, or none (default: the model's sampler.guide)")
     args = parser.parse_args()
     threads = configure_cpu_threads() if (args.device or "cpu") == "cpu" and not torch.cuda.is_available() else None
     start = time.perf_counter()
-    pipe = FacePipeline.from_pretrained(args.model, device=args.device, compile=args.compile)
+    pipe = FacePipeline.from_pretrained(args.model, device=args.device, compile=args.compile, guide=args.guide is None)
+    if args.guide not in (None, "none"):
+        pipe = pipe.with_guide(FacePipeline.from_pretrained(args.guide, device=args.device, guide=False))
     load_s = time.perf_counter() - start
     for steps in args.steps:
         start = time.perf_counter()
@@ -53,6 +57,7 @@ def main() -> None:
             "sampler": pipe.config.sampler.name,
             "steps": steps or pipe.config.sampler.steps,
             "cfg_scale": pipe.config.sampler.cfg_scale,
+            "guide": None if pipe.guide is None else {"model": pipe.guide.name, "weight": pipe.guide.weight},
             "generate_s": round(median, 2),
             "load_s": round(load_s, 2),
             "load_and_generate_s": round(load_s + median, 2),

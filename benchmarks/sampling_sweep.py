@@ -5,9 +5,10 @@
 
 A setting is ``sampler:steps`` with optional ``:cfg=SCALE`` (default: the model's), ``:interval=LO-HI``
 (guidance only from LO to HI of the way from noise to data, ``sampler.guidance_interval``; default: the model's)
-and ``:guide=FOLDER`` (autoguidance: a weaker exported model in the unconditional branch's place).
-NFE counts network evaluations per face (Heun spends two per step, the last included); guided evaluations run the
-conditional and unconditional branch in one batch, so ``passes`` counts those as two. Attribute rows come from
+``:guide=FOLDER`` (autoguidance: also push away from a weaker model; ``none``: without; default: the model's
+``sampler.guide``) and ``:gw=WEIGHT`` (that push's weight; default: the model's ``sampler.guide_weight``).
+NFE counts network evaluations per face (Heun spends two per step, the last included); ``passes`` counts each
+push too (CFG's unconditional branch, the guide's prediction), where guidance is applied. Attribute rows come from
 celeba:test, as in ``facegen eval``; the same seed and noise for every setting. Prints one JSON line per setting
 and a markdown table.
 """
@@ -26,9 +27,11 @@ NFE_PER_STEPS = {"euler": lambda n: n, "heun": lambda n: 2 * n, "ddim": lambda n
 
 
 def parse_setting(text: str) -> dict:
-    """``heun:4:cfg=3:interval=0.3-1`` -> {"sampler", "steps", "cfg_scale", "interval"} (None: the model's)."""
+    """``heun:4:cfg=3:interval=0.3-1:gw=1.5`` -> {"sampler", "steps", "cfg_scale", "interval", "guide",
+    "guide_weight"} ("model" or None: the model's)."""
     sampler, steps, *options = text.split(":")
-    setting = {"sampler": sampler, "steps": int(steps), "cfg_scale": None, "interval": "model", "guide": None}
+    setting = {"sampler": sampler, "steps": int(steps), "cfg_scale": None, "interval": "model", "guide": "model"}
+    setting["guide_weight"] = None
     for option in options:
         key, _, value = option.partition("=")
         if key == "cfg":
@@ -36,21 +39,30 @@ def parse_setting(text: str) -> dict:
         elif key == "interval":
             setting["interval"] = None if value == "none" else [float(v) for v in value.split("-")]
         elif key == "guide":
-            setting["guide"] = value
+            setting["guide"] = None if value == "none" else value
+        elif key == "gw":
+            setting["guide_weight"] = float(value)
         else:
-            raise SystemExit(f"setting {text!r}: unknown option {key!r} (cfg=, interval=LO-HI or none, guide=DIR)")
+            raise SystemExit(
+                f"setting {text!r}: unknown option {key!r} (cfg=, interval=LO-HI or none, guide=DIR or none, gw=)"
+            )
     return setting
 
 
-def guided_passes(sampler: str, steps: int, guided: bool, interval: list[float] | None) -> int:
-    """Network passes per face: the evaluations at times inside the interval count twice when guided."""
+def guided_passes(sampler: str, steps: int, pushes: int, interval: list[float] | None) -> int:
+    """Network passes per face: the evaluations at times inside the interval count 1 + pushes times."""
     import torch
 
     times = torch.linspace(0, 1, steps + 1)[:-1].tolist()
     if sampler == "heun":  # each step evaluates at its start and at its end
         times = times + torch.linspace(0, 1, steps + 1)[1:].tolist()
     inside = sum(1 for t in times if interval is None or interval[0] <= t <= interval[1])
-    return len(times) + (inside if guided else 0)
+    return len(times) + inside * pushes
+
+
+def pushes(cfg_scale: float, guide) -> int:
+    """Extra passes per guided evaluation: CFG's unconditional branch, the guide's prediction."""
+    return int(cfg_scale != 1.0) + int(guide is not None and guide.weight != 1.0)
 
 
 def main() -> None:
@@ -67,10 +79,13 @@ def main() -> None:
     settings = [parse_setting(s) for s in args.settings]  # every setting checked before any work
     base = FacePipeline.load(args.checkpoint, args.model)
     model_interval = base.config.sampler.guidance_interval
-    guides = {g: FacePipeline.from_pretrained(g) for g in {s["guide"] for s in settings} - {None}}
+    named = {s["guide"] for s in settings} - {None, "model"}
+    guides = {g: FacePipeline.from_pretrained(g, guide=False) for g in named}
     rows = []
     for setting in settings:
-        pipe = base if setting["guide"] is None else base.with_guide(guides[setting["guide"]])
+        pipe = base.with_guide(guides.get(setting["guide"]), setting["guide_weight"])
+        if setting["guide"] == "model":
+            pipe = base if setting["guide_weight"] is None else base.with_guide_weight(setting["guide_weight"])
         pipe.config.sampler.name = setting["sampler"]
         interval = model_interval if setting["interval"] == "model" else setting["interval"]
         pipe.config.sampler.guidance_interval = interval
@@ -85,9 +100,10 @@ def main() -> None:
             "steps": setting["steps"],
             "cfg_scale": guidance,
             "interval": interval,
-            "guide": setting["guide"],
+            "guide": None if pipe.guide is None else pipe.guide.name,
+            "guide_weight": None if pipe.guide is None else pipe.guide.weight,
             "nfe": NFE_PER_STEPS[setting["sampler"]](setting["steps"]),
-            "passes": guided_passes(setting["sampler"], setting["steps"], guidance != 1.0, interval),
+            "passes": guided_passes(setting["sampler"], setting["steps"], pushes(guidance, pipe.guide), interval),
             **{m: round(report["metrics"][m], 4) for m in metrics},
             "seconds": round(time.perf_counter() - start, 1),
             "num_samples": args.num_samples,
@@ -99,11 +115,12 @@ def main() -> None:
         if args.out:
             with open(args.out, "a") as f:
                 f.write(json.dumps(row) + "\n")
-    print(f"\n| sampler | steps | cfg | interval | guide | NFE | passes | {' | '.join(metrics)} | seconds |")
-    print("|---" * (8 + len(metrics)) + "|")
+    print(f"\n| sampler | steps | cfg | interval | guide | weight | NFE | passes | {' | '.join(metrics)} | seconds |")
+    print("|---" * (9 + len(metrics)) + "|")
     for r in rows:
         values = " | ".join(str(r[m]) for m in metrics)
-        print(f"| {r['sampler']} | {r['steps']} | {r['cfg_scale']} | {r['interval']} | {r['guide']} | {r['nfe']} | "
+        print(f"| {r['sampler']} | {r['steps']} | {r['cfg_scale']} | {r['interval']} | {r['guide']} | "
+              f"{r['guide_weight']} | {r['nfe']} | "
               f"{r['passes']} | "
               f"{values} | {r['seconds']} |")  # fmt: skip
 

@@ -143,8 +143,13 @@ def _generation_parser(sub, name: str, help: str, out: str | None) -> argparse.A
         parser.add_argument(
             "--guide",
             metavar="MODEL",
-            help="autoguidance: guide away from this weaker model (name or exported folder; same latent space and "
-            "conditioning) instead of the unconditional prediction, --cfg-scale as the weight",
+            help="autoguidance: also guide away from this weaker model (name or exported folder; same latent space "
+            "and conditioning), on top of --cfg-scale; none: without (default: the model's sampler.guide)",
+        )
+        parser.add_argument(
+            "--guide-weight",
+            type=SCALE,
+            help="weight of the push away from the guide (1 = off; default: the model's sampler.guide_weight)",
         )
     parser.add_argument("--out", default=out, help="output folder" if out else "write the JSON report here")
     parser.add_argument(
@@ -243,14 +248,19 @@ def _pipeline(args: argparse.Namespace, use_ema: bool = True):
 
         read_layout(subject, SUBJECT_FORMAT)
     guide = getattr(args, "guide", None)
-    if guide is not None:  # a missing guide fails before any model loads
+    if guide not in (None, "none"):  # a missing guide fails before any model loads
         from facegen.pretrained import resolve_model_folder
 
         resolve_model_folder(guide)
     pipe = FacePipeline.load(args.checkpoint, args.model, device=device, use_ema=use_ema, compile=args.compile)
+    if subject is not None:  # first: it drops the model's default guide, and an explicit one is then refused
+        pipe = pipe.with_subject(subject)
+    if guide == "none":
+        return pipe.with_guide(None)
+    weight = getattr(args, "guide_weight", None)
     if guide is not None:
-        pipe = pipe.with_guide(FacePipeline.from_pretrained(guide, device=device))
-    return pipe if subject is None else pipe.with_subject(subject)
+        return pipe.with_guide(FacePipeline.from_pretrained(guide, device=device, guide=False), weight)
+    return pipe if weight is None else pipe.with_guide_weight(weight)
 
 
 def _of_subject(pipe) -> str:

@@ -103,6 +103,10 @@ class SamplerConfig:
     cfg_scale: float = 1.0  # classifier-free guidance for conditional models (1 = off)
     # [lo, hi]: guide only from lo to hi of the way from noise (0) to data (1); null: all the way
     guidance_interval: list[float] | None = None
+    # autoguidance on top of cfg_scale: a bundled model's name (`facegen models`; never a path: a model folder may
+    # come from anyone) whose weaker predictions are pushed away from with guide_weight (1 = off); null: none
+    guide: str | None = None
+    guide_weight: float = 2.0
     eta: float = 0.0  # DDIM stochasticity (ddpm objective, ddim sampler)
     rtol: float = 1e-4  # tolerances of the adaptive dopri5 sampler (rectified_flow)
     atol: float = 1e-4
@@ -223,6 +227,7 @@ _FIXED_BOUNDS: dict[str, Bound] = {
     "conditioning.semantic_attribute_weight": NON_NEGATIVE,
     "sampler.steps": POSITIVE,
     "sampler.cfg_scale": NON_NEGATIVE,
+    "sampler.guide_weight": NON_NEGATIVE,
     "sampler.eta": Bound(0, 1),
     "sampler.rtol": Bound(0, low_open=True),
     "sampler.atol": Bound(0, low_open=True),
@@ -515,6 +520,10 @@ def validate(cfg: Config) -> Config:
             is_guidance_interval(cfg.sampler.guidance_interval),
             f"sampler.guidance_interval={cfg.sampler.guidance_interval}: null or [lo, hi] with 0 <= lo < hi <= 1 "
             "(how far from noise, 0, to data, 1)",
+        ),
+        (
+            cfg.sampler.guide is None or PLAIN_NAME.fullmatch(cfg.sampler.guide) is not None,
+            f"sampler.guide={cfg.sampler.guide!r}: null or the name of a bundled model (`facegen models`), not a path",
         ),
         (
             cfg.train.batch_size % cfg.train.grad_accum == 0,

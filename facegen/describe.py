@@ -35,7 +35,8 @@ def conditioning(cfg: Config) -> str:
 def objective(cfg: Config) -> str:
     oc, sc = cfg.objective, cfg.sampler
     prediction = f" ({oc.prediction} prediction)" if oc.prediction else ""
-    return f"{oc.name.replace('_', ' ')}{prediction}, {sc.name} sampler, {sc.steps} steps"
+    guide = f", autoguidance by {sc.guide} (weight {sc.guide_weight:g})" if sc.guide else ""
+    return f"{oc.name.replace('_', ' ')}{prediction}, {sc.name} sampler, {sc.steps} steps{guide}"
 
 
 def describe_model(cfg: Config, num_parameters: int) -> str:

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from facegen.builders import autoencoder_from_config, model_from_config, objective_from_config, text_encoder_from_config
 from facegen.checkpoint import load_checkpoint
-from facegen.conditioning import Condition, guided
+from facegen.conditioning import Condition, Guide, guided
 from facegen.conditioning.attributes import AttributeSpec, attribute_matrix
 from facegen.conditioning.kinds import ConditioningKind, kind_of
 from facegen.config import BOUNDS, Bound, Config, is_guidance_interval, resolved_sampler
@@ -114,7 +114,7 @@ class FacePipeline:
     _text_encoder: nn.Module | None = None
     subject: Subject | None = None  # a learned person (``with_subject``): in every condition this pipeline makes
     compile: bool = False  # sample through ``torch.compile(net)`` (``sampling_net``)
-    guide: nn.Module | None = None  # a weaker net generation guides away from (``with_guide``: autoguidance)
+    guide: Guide | None = None  # a weaker net generation also guides away from (``with_guide``: autoguidance)
     _compiled: nn.Module | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
@@ -130,14 +130,19 @@ class FacePipeline:
         _load_weights(net, ckpt.weights(ema=use_ema), ckpt.path)
         net.to(device).eval().requires_grad_(False)
         objective = objective_from_config(ckpt.config)
-        return cls(net, objective, ckpt.config, device, autoencoder, ckpt.path, compile=compile)
+        return cls(net, objective, ckpt.config, device, autoencoder, ckpt.path, compile=compile).with_default_guide()
 
     @classmethod
     def from_pretrained(
-        cls, name: str | Path = "faces128", device: str | torch.device | None = None, compile: bool = False
+        cls,
+        name: str | Path = "faces128",
+        device: str | torch.device | None = None,
+        compile: bool = False,
+        guide: bool = True,
     ) -> "FacePipeline":
         """A bundled model by name (``facegen models`` lists them) or an exported model folder; works offline.
-        ``compile``: sample through ``torch.compile`` (see ``sampling_net``)."""
+        ``compile``: sample through ``torch.compile`` (see ``sampling_net``). ``guide``: with the autoguide its
+        config names (``sampler.guide``, a bundled model), if any."""
         from facegen.pretrained import load_model_folder, resolve_model_folder
 
         folder = resolve_model_folder(name)
@@ -147,7 +152,8 @@ class FacePipeline:
         net = model_from_config(config, autoencoder)
         _load_weights(net, weights, folder)
         net.to(device).eval().requires_grad_(False)
-        return cls(net, objective_from_config(config), config, device, autoencoder, folder, compile=compile)
+        pipe = cls(net, objective_from_config(config), config, device, autoencoder, folder, compile=compile)
+        return pipe.with_default_guide() if guide else pipe
 
     @classmethod
     def load(
@@ -170,12 +176,13 @@ class FacePipeline:
     def with_subject(self, subject: str | Path | Subject) -> "FacePipeline":
         """This pipeline generating, editing and interpolating one learned person (a ``facegen personalize``
         file, or a ``Subject``): its embedding joins every condition, its LoRA or weight change the network.
-        A subject made for another base model is refused."""
+        A subject made for another base model is refused. It samples without the model's default autoguide (which
+        has no embedding of the subject); a guide given explicitly is refused."""
         from facegen.personalization import base_fingerprint, load_subject
 
         if self.subject is not None:
             raise ValueError(f"this pipeline already carries subject {self.subject.name!r}: start from its base")
-        if self.guide is not None:
+        if self.guide is not None and not self.guided_by_default:
             raise ValueError(NO_GUIDED_SUBJECTS)
         if not self.kind.accepts_subjects:
             raise ValueError(f"{self.checkpoint}: subjects need an attribute-conditioned model")
@@ -184,14 +191,19 @@ class FacePipeline:
         else:
             subject.check_base(base_fingerprint(self.net), self.checkpoint)
         net = subject.adapt(self.net).to(self.device)
-        return replace(self, net=net, subject=replace(subject, embedding=subject.embedding.float().cpu()))
+        return replace(self, net=net, subject=replace(subject, embedding=subject.embedding.float().cpu()), guide=None)
 
-    def with_guide(self, weak: "FacePipeline") -> "FacePipeline":
-        """This pipeline generating with autoguidance: ``cfg_scale`` then weighs this net against ``weak``'s
-        prediction (a smaller or shorter-trained model of the same faces) instead of the unconditional one.
-        The weak model must see the same inputs: autoencoder, image size and kind of condition."""
+    def with_guide(self, weak: "FacePipeline | None", weight: float | None = None) -> "FacePipeline":
+        """This pipeline generating with autoguidance: pushed away from ``weak``'s predictions (a smaller or
+        shorter-trained model of the same faces) with ``weight`` (None: the config's ``sampler.guide_weight``) on
+        top of classifier-free guidance. The weak model must see the same inputs: autoencoder, image size and
+        kind of condition. ``weak=None``: without autoguidance."""
+        if weak is None:
+            return replace(self, guide=None)
         if self.subject is not None:
             raise ValueError(NO_GUIDED_SUBJECTS)
+        weight = self.config.sampler.guide_weight if weight is None else weight
+        weight = checked("guide weight", weight, float, Bound(0))
         mine, theirs = self.config, weak.config
         same = {
             "autoencoder": (mine.autoencoder.name, theirs.autoencoder.name),
@@ -201,7 +213,34 @@ class FacePipeline:
         for key, (a, b) in same.items():
             if a != b:
                 raise ValueError(f"guide {weak.checkpoint}: {key} is {b!r}, this model's is {a!r}; they must match")
-        return replace(self, guide=weak.net.to(self.device))
+        return replace(self, guide=Guide(weak.net.to(self.device), weight, str(weak.checkpoint)))
+
+    def with_guide_weight(self, weight: float) -> "FacePipeline":
+        """The same guide pushed away from with another ``weight`` (1: none)."""
+        if self.guide is None:
+            raise ValueError(f"{self.checkpoint}: no guide to weigh (sampler.guide is null); give one (--guide MODEL)")
+        return replace(self, guide=replace(self.guide, weight=checked("guide weight", weight, float, Bound(0))))
+
+    def with_default_guide(self) -> "FacePipeline":
+        """With the guide the config names (``sampler.guide``: a bundled model, never a path), else as it is."""
+        name = self.config.sampler.guide
+        if name is None:
+            return self
+        from facegen.pretrained import REGISTRY
+
+        if name not in REGISTRY:
+            raise ValueError(
+                f"{self.checkpoint}: sampler.guide={name!r} is not a bundled model ({', '.join(REGISTRY)}); "
+                "set it to null or give a guide explicitly (--guide)"
+            )
+        weak = self.with_guide(FacePipeline.from_pretrained(name, device=self.device, guide=False)).guide
+        return replace(self, guide=replace(weak, name=name))
+
+    @property
+    def guided_by_default(self) -> bool:
+        """Whether the guide is the one the config names (dropped for a subject), not one given explicitly."""
+        named = self.config.sampler.guide
+        return named is not None and self.guide is not None and self.guide.name == named
 
     def sampling_settings(self, steps: int | None = None, cfg_scale: float | None = None) -> tuple[int, float]:
         """(steps, guidance) a sampling call uses: the model's ``sampler.steps`` / ``sampler.cfg_scale`` for None.

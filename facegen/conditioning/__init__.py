@@ -1,6 +1,6 @@
 """Conditioning: the Condition batch, attribute/text embedders, condition dropout and classifier-free guidance."""
 
 from facegen.conditioning.condition import Condition
-from facegen.conditioning.guidance import guided
+from facegen.conditioning.guidance import Guide, guided
 
-__all__ = ["Condition", "guided"]
+__all__ = ["Condition", "Guide", "guided"]

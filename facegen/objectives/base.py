@@ -7,7 +7,7 @@ import copy
 import torch
 import torch.nn as nn
 
-from facegen.conditioning import Condition, guided
+from facegen.conditioning import Condition, Guide, guided
 from facegen.samplers.ode import OnStep
 from facegen.specs import objective_spec, sampler_problem
 
@@ -99,12 +99,12 @@ class Objective:
         on_step: OnStep = None,
         start: float = 0.0,
         guidance_interval: tuple[float, float] | None = None,
-        guide: nn.Module | None = None,
+        guide: Guide | None = None,
     ) -> Trajectory:
         """Images from ``noise`` (or, from ``start`` > 0, from a partly inverted image); ``sampler`` None: the
         default; with ``return_trajectory`` also the states along the way. ``guidance_interval`` (lo, hi): guide
         only from lo to hi of the way from noise (0) to data (1) (None: all the way); ``guide``: a weaker net to guide
-        away from (autoguidance) instead of the unconditional prediction."""
+        away from as well (autoguidance, with its own weight)."""
         method = self._sampler(sampler)
         window = None if guidance_interval is None else self.net_times(*guidance_interval)
         denoiser = guided(net, cond, guidance, window=window, guide=guide)
@@ -154,7 +154,7 @@ class Objective:
         return sampler
 
 
-def guidance_options(interval: list[float] | None, guide: nn.Module | None = None) -> dict:
+def guidance_options(interval: list[float] | None, guide: Guide | None = None) -> dict:
     """The ``sample`` keywords of guidance on an interval and autoguidance, only when used: an objective that
     writes its own ``sample`` need not know them until a model asks for them."""
     options = {"guidance_interval": tuple(float(v) for v in interval)} if interval is not None else {}

@@ -53,6 +53,8 @@ def test_the_description_follows_the_config(sandbox):
     cfg = load_config(None, [*TINY, "objective.name=ddpm", "sampler.name=ddim"])
     text = describe_model(cfg, 123_456)
     assert text.startswith("DiT-tiny/4, 0.12M parameters, 16x16 faces from pixels; unconditional; ddpm")
+    guided = load_config(None, [*TINY, "sampler.guide=faces128_guide", "sampler.guide_weight=1.5"])
+    assert describe_model(guided, 1).endswith("steps, autoguidance by faces128_guide (weight 1.5)")
 
 
 @pytest.mark.parametrize("command", ["sample", "edit", "interpolate", "eval", "serve", "personalize"])

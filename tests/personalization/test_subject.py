@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+from dataclasses import replace
+
 import pytest
 import torch
 
-from facegen.conditioning import Condition
+from facegen.conditioning import Condition, Guide
 from facegen.conditioning.attributes import AttributeEmbedder
 from facegen.personalization import LoraSpec, Subject, base_fingerprint, load_subject, save_subject
 from facegen.pipeline import FacePipeline
@@ -60,6 +63,18 @@ def test_a_subject_for_another_base_is_refused_in_one_line(tiny_pipe, tmp_path):
     with pytest.raises(ValueError, match="another base model") as err:
         tiny_pipe.with_subject(path)
     assert "\n" not in str(err.value)
+
+
+def test_a_subject_samples_without_the_models_default_guide_and_refuses_another(tiny_pipe):
+    dim = tiny_pipe.net.cond_embedder.dim
+    subject = replace(_subject("alice", base_fingerprint(tiny_pipe.net), dim), method="textual-inversion", lora=None)
+    config = copy.deepcopy(tiny_pipe.config)
+    config.sampler.guide = "its_guide"  # as a bundled model's config names its guide
+    by_default = replace(tiny_pipe, config=config, guide=Guide(tiny_pipe.net, 2.0, "its_guide"))
+    assert by_default.guided_by_default and by_default.with_subject(subject).guide is None  # it knows no subject
+    explicit = replace(by_default, guide=Guide(tiny_pipe.net, 2.0, "runs/another_model"))
+    with pytest.raises(ValueError, match="subject and autoguidance do not go together"):
+        explicit.with_subject(subject)
 
 
 @pytest.mark.parametrize("content", [b"", b"not a safetensors file at all", b"\x08" + b"\x00" * 7 + b"{}"])
