@@ -263,6 +263,12 @@ def _pipeline(args: argparse.Namespace, use_ema: bool = True):
     return pipe if weight is None else pipe.with_guide_weight(weight)
 
 
+def _guided_by(pipe) -> str:
+    """`` (autoguided by NAME, weight W)`` when sampling pushes away from a weaker model: the output says so."""
+    guide = pipe.guide
+    return "" if guide is None or guide.weight == 1.0 else f" (autoguided by {guide.name}, weight {guide.weight:g})"
+
+
 def _of_subject(pipe) -> str:
     """`` of NAME (METHOD)`` for a pipeline carrying a learned person: the file says whom, the output should too."""
     return f" of {pipe.subject.name} ({pipe.subject.method})" if pipe.subject is not None else ""
@@ -321,7 +327,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
     )
     images, trajectory = out if args.gif else (out, None)
     folder = pipe.save(images, args.out, trajectory, overwrite=args.overwrite)
-    print(f"wrote {len(images)} samples{_of_subject(pipe)} from {pipe.checkpoint} to {folder}")
+    print(f"wrote {len(images)} samples{_of_subject(pipe)} from {pipe.checkpoint}{_guided_by(pipe)} to {folder}")
 
 
 def _sample_clips(args: argparse.Namespace, pipe) -> None:

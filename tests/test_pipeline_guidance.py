@@ -94,6 +94,7 @@ def test_cli_guide(tmp_path, capsys):
     args = ["sample", "--model", str(MODEL), "--num-samples", "2", "--seed", "3", "--attributes", "Smiling=1"]
     assert main([*args, "--cfg-scale", "4", "--out", str(tmp_path / "plain")]) == 0
     assert main([*args, "--cfg-scale", "4", "--guide", str(MODEL), "--out", str(tmp_path / "self")]) == 0
+    assert f"(autoguided by {MODEL}, weight 2)" in capsys.readouterr().out
     for name in ("0000.png", "0001.png"):  # guided by itself: CFG's samples (the fixture ignores its condition)
         plain = Image.open(tmp_path / "plain" / name).convert("RGB")
         by_itself = Image.open(tmp_path / "self" / name).convert("RGB")
