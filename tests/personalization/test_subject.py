@@ -75,6 +75,8 @@ def test_a_subject_samples_without_the_models_default_guide_and_refuses_another(
     explicit = replace(by_default, guide=Guide(tiny_pipe.net, 2.0, "runs/another_model"))
     with pytest.raises(ValueError, match="subject and autoguidance do not go together"):
         explicit.with_subject(subject)
+    with pytest.raises(ValueError, match="subject and autoguidance do not go together"):  # the CLI's order
+        by_default.with_subject(subject).with_guide(tiny_pipe)
 
 
 @pytest.mark.parametrize("content", [b"", b"not a safetensors file at all", b"\x08" + b"\x00" * 7 + b"{}"])
