@@ -30,11 +30,7 @@ def main() -> None:
     args = parser.parse_args()
 
     pipe = FacePipeline.load(args.checkpoint, args.model)
-    if args.guide:
-        weak = None if args.guide == "none" else FacePipeline.from_pretrained(args.guide, guide=False)
-        pipe = pipe.with_guide(weak, args.guide_weight)
-    elif args.guide_weight is not None:
-        pipe = pipe.with_guide_weight(args.guide_weight)
+    pipe = pipe.guided_as(args.guide, args.guide_weight)
     steps, guidance = pipe.sampling_settings(None, None)
     faces = pipe.generate(args.num_faces, seed=args.seed)
     save_png(grid(faces, nrow=8), args.out)

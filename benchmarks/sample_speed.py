@@ -34,8 +34,7 @@ def main() -> None:
     threads = configure_cpu_threads() if (args.device or "cpu") == "cpu" and not torch.cuda.is_available() else None
     start = time.perf_counter()
     pipe = FacePipeline.from_pretrained(args.model, device=args.device, compile=args.compile, guide=args.guide is None)
-    if args.guide not in (None, "none"):
-        pipe = pipe.with_guide(FacePipeline.from_pretrained(args.guide, device=args.device, guide=False))
+    pipe = pipe.guided_as(args.guide)
     load_s = time.perf_counter() - start
     for steps in args.steps:
         start = time.perf_counter()

@@ -28,9 +28,9 @@ NFE_PER_STEPS = {"euler": lambda n: n, "heun": lambda n: 2 * n, "ddim": lambda n
 
 def parse_setting(text: str) -> dict:
     """``heun:4:cfg=3:interval=0.3-1:gw=1.5`` -> {"sampler", "steps", "cfg_scale", "interval", "guide",
-    "guide_weight"} ("model" or None: the model's)."""
+    "guide_weight"} ("model" or None: the model's; guide "none": without)."""
     sampler, steps, *options = text.split(":")
-    setting = {"sampler": sampler, "steps": int(steps), "cfg_scale": None, "interval": "model", "guide": "model"}
+    setting = {"sampler": sampler, "steps": int(steps), "cfg_scale": None, "interval": "model", "guide": None}
     setting["guide_weight"] = None
     for option in options:
         key, _, value = option.partition("=")
@@ -39,7 +39,7 @@ def parse_setting(text: str) -> dict:
         elif key == "interval":
             setting["interval"] = None if value == "none" else [float(v) for v in value.split("-")]
         elif key == "guide":
-            setting["guide"] = None if value == "none" else value
+            setting["guide"] = value
         elif key == "gw":
             setting["guide_weight"] = float(value)
         else:
@@ -79,13 +79,9 @@ def main() -> None:
     settings = [parse_setting(s) for s in args.settings]  # every setting checked before any work
     base = FacePipeline.load(args.checkpoint, args.model)
     model_interval = base.config.sampler.guidance_interval
-    named = {s["guide"] for s in settings} - {None, "model"}
-    guides = {g: FacePipeline.from_pretrained(g, guide=False) for g in named}
     rows = []
     for setting in settings:
-        pipe = base.with_guide(guides.get(setting["guide"]), setting["guide_weight"])
-        if setting["guide"] == "model":
-            pipe = base if setting["guide_weight"] is None else base.with_guide_weight(setting["guide_weight"])
+        pipe = base.guided_as(setting["guide"], setting["guide_weight"])
         pipe.config.sampler.name = setting["sampler"]
         interval = model_interval if setting["interval"] == "model" else setting["interval"]
         pipe.config.sampler.guidance_interval = interval

@@ -255,12 +255,7 @@ def _pipeline(args: argparse.Namespace, use_ema: bool = True):
     pipe = FacePipeline.load(args.checkpoint, args.model, device=device, use_ema=use_ema, compile=args.compile)
     if subject is not None:  # first: it drops the model's default guide, and an explicit one is then refused
         pipe = pipe.with_subject(subject)
-    if guide == "none":
-        return pipe.with_guide(None)
-    weight = getattr(args, "guide_weight", None)
-    if guide is not None:
-        return pipe.with_guide(FacePipeline.from_pretrained(guide, device=device, guide=False), weight)
-    return pipe if weight is None else pipe.with_guide_weight(weight)
+    return pipe.guided_as(guide, getattr(args, "guide_weight", None))
 
 
 def _guided_by(pipe) -> str:

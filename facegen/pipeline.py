@@ -193,11 +193,13 @@ class FacePipeline:
         net = subject.adapt(self.net).to(self.device)
         return replace(self, net=net, subject=replace(subject, embedding=subject.embedding.float().cpu()), guide=None)
 
-    def with_guide(self, weak: "FacePipeline | None", weight: float | None = None) -> "FacePipeline":
+    def with_guide(
+        self, weak: "FacePipeline | None", weight: float | None = None, name: str | None = None
+    ) -> "FacePipeline":
         """This pipeline generating with autoguidance: pushed away from ``weak``'s predictions (a smaller or
         shorter-trained model of the same faces) with ``weight`` (None: the config's ``sampler.guide_weight``) on
         top of classifier-free guidance. The weak model must see the same inputs: autoencoder, image size and
-        kind of condition. ``weak=None``: without autoguidance."""
+        kind of condition. ``weak=None``: without autoguidance. ``name``: how reports call it (default: its folder)."""
         if weak is None:
             return replace(self, guide=None)
         if self.subject is not None:
@@ -213,7 +215,16 @@ class FacePipeline:
         for key, (a, b) in same.items():
             if a != b:
                 raise ValueError(f"guide {weak.checkpoint}: {key} is {b!r}, this model's is {a!r}; they must match")
-        return replace(self, guide=Guide(weak.net.to(self.device), weight, str(weak.checkpoint)))
+        return replace(self, guide=Guide(weak.net.to(self.device), weight, name or str(weak.checkpoint)))
+
+    def guided_as(self, guide: str | None, weight: float | None = None) -> "FacePipeline":
+        """The command lines' ``--guide`` / ``--guide-weight``: None keeps the model's own guide (reweighed by
+        ``weight`` if given), ``"none"`` samples without one, else a bundled model's name or a model folder."""
+        if guide == "none":
+            return self.with_guide(None)
+        if guide is not None:
+            return self.with_guide(FacePipeline.from_pretrained(guide, device=self.device, guide=False), weight)
+        return self if weight is None else self.with_guide_weight(weight)
 
     def with_guide_weight(self, weight: float) -> "FacePipeline":
         """The same guide pushed away from with another ``weight`` (1: none)."""
@@ -233,8 +244,7 @@ class FacePipeline:
                 f"{self.checkpoint}: sampler.guide={name!r} is not a bundled model ({', '.join(REGISTRY)}); "
                 "set it to null or give a guide explicitly (--guide)"
             )
-        weak = self.with_guide(FacePipeline.from_pretrained(name, device=self.device, guide=False)).guide
-        return replace(self, guide=replace(weak, name=name))
+        return self.with_guide(FacePipeline.from_pretrained(name, device=self.device, guide=False), name=name)
 
     @property
     def guided_by_default(self) -> bool:
