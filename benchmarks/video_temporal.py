@@ -17,6 +17,10 @@ Per clip, in 8-bit levels on frames area-averaged to 32x32 (the pixel metrics of
   identity  (64 px and more, with the faces extra) dlib's face descriptor distance between consecutive frames and
             between the first and last frame (same person under 0.6), and the share of frames with a face detected
 
+With ``--i2v N``, image-to-video from the first frames of N camera-motion clips of CelebA **test** photos (never
+trained on): each clip continued by the video model (``sample_clips(first_frame=...)``), scored by PSNR against
+the true clip's frames 1..T-1, next to "static" (frame 0 held still: what a model that learned no motion gets).
+
     OMP_NUM_THREADS=1 python benchmarks/video_temporal.py --video runs/celeba32_camera_video \
         --image runs/celeba32_camera_image_model --steps 10 --strip docs/video_temporal_strip.png
     OMP_NUM_THREADS=1 python benchmarks/video_temporal.py --video ~/facegen-runs/video/faces128_camera_video \
@@ -38,7 +42,7 @@ from facegen.autoencoders import decode_clips
 from facegen.builders import clips_from_config
 from facegen.clips import sample_clips
 from facegen.config import resolved_sampler
-from facegen.data.clips import ClipCache
+from facegen.data.clips import ClipCache, render_camera_motion
 from facegen.pipeline import FacePipeline
 from facegen.utils.hardware import autocast_dtype, describe_cpu, resolve_precision
 from facegen.utils.images import grid, to_pil
@@ -119,6 +123,37 @@ def image_clips(pipe: FacePipeline, noise: torch.Tensor, steps: int | None, attr
     return decode_clips(pipe.autoencoder, frames.unflatten(0, noise.shape[:2]))
 
 
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Mean over frames of the PSNR (dB) between frames [..., 3, S, S] in [-1, 1]."""
+    mse = (a.clamp(-1, 1) - b.clamp(-1, 1)).pow(2).flatten(-3).mean(-1) / 4  # in [0, 1] units
+    return (10 * torch.log10(1 / mse.clamp_min(1e-10))).mean().item()
+
+
+def image_to_video(video: FacePipeline, count: int, steps: int | None, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Continue the first frames of ``count`` test-photo clips (the run's camera motion) and score the rest."""
+    dc, vc = video.config.data, video.config.video
+    truth = render_camera_motion(
+        dc.dataset, dc.root, "test", vc.frames, dc.image_size, vc.pan, vc.zoom, vc.rotation,
+        max_images=count, cache_dir=dc.cache_dir, view=vc.view, pan_angle=vc.pan_angle,
+    )  # fmt: skip
+    real = truth.batch(np.arange(count))
+    attributes = real.get("attributes") if video.conditional else None
+    made = torch.cat([
+        sample_clips(video, 1, seed=seed + i, steps=steps, first_frame=clip[0], progress=False,
+                     attributes=None if attributes is None else attributes[i : i + 1])
+        for i, clip in enumerate(real["image"])
+    ])  # fmt: skip
+    static = real["image"][:, :1].expand_as(real["image"])
+    given = "given clean (video.given_first_frame)" if vc.given_first_frame else "replacement along the ODE"
+    print(f"image-to-video, {count} test photos, frame 0 {given}; PSNR (dB) of frames 1..{vc.frames - 1} vs truth")
+    header = ["PSNR", "shift", "steady", "explained"]
+    print(f"{'clips':<30}" + "".join(f"{h:>10}" for h in header))
+    for name, clips in [("true clips", real["image"]), ("static (frame 0 held)", static), ("model", made)]:
+        values = summary(clips) | {"PSNR": psnr(clips[:, 1:], real["image"][:, 1:])}
+        print(f"{name:<30}" + "".join(f"{values[h]:>10.3f}" for h in header))
+    return real["image"], made
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--video", required=True, help="the video run (or checkpoint)")
@@ -127,6 +162,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, help="sampler steps (default: the video model's sampler.steps)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--strip", help="a picture (.png, .jpg): real, temporal, image, shared rows for two clips")
+    parser.add_argument("--i2v", type=int, default=0, help="image-to-video from N test photos' first frames")
+    parser.add_argument("--i2v-strip", help="a picture: true and continued clips of the first four test photos")
     args = parser.parse_args()
 
     video = FacePipeline.from_checkpoint(args.video, device="cpu")
@@ -184,6 +221,12 @@ def main() -> None:
     print(f"peak resident memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     alphas = [video.net.image.get_submodule(n).mixer.alpha.item() for n in video.net.site_names]
     print(f"alpha (spatial weight) per temporal layer: {' '.join(f'{a:.2f}' for a in alphas)}")
+    if args.i2v:
+        truth, made = image_to_video(video, args.i2v, args.steps, args.seed)
+        if args.i2v_strip:
+            rows = [c[i] for i in range(min(4, args.i2v)) for c in (truth, made)]
+            to_pil(grid(torch.cat(rows), nrow=frames, padding=1)).save(args.i2v_strip)
+            print(f"i2v strip: {args.i2v_strip} (per photo: the true clip, the model's; frames left to right)")
     if args.strip:
         rows = [c[i] for i in range(2) for c in (real_clips, temporal, same_noise, shared)]
         to_pil(grid(torch.cat(rows), nrow=frames, padding=1)).save(args.strip)  # PNG or JPEG by the extension

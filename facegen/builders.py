@@ -93,7 +93,9 @@ def objective_from_config(cfg: Config):
         options["prediction"] = oc.prediction
     objective = build_objective(oc.name, **options)
     if cfg.video.frames is not None and cfg.video.noise_correlation:
-        return objective.with_frame_noise(cfg.video.noise_correlation, cfg.video.noise_shift)
+        objective = objective.with_frame_noise(cfg.video.noise_correlation, cfg.video.noise_shift)
+    if cfg.video.frames is not None and cfg.video.given_first_frame:
+        objective = objective.with_given_first_frame(cfg.video.given_first_frame)
     return objective
 
 

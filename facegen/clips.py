@@ -68,6 +68,25 @@ class FirstFrameFixed(nn.Module):
         return out
 
 
+class FirstFrameGiven(nn.Module):
+    """``net`` (trained with ``video.given_first_frame``) with frame 0 of every clip given clean: ``target``
+    [1 or B, C, h, w] at t = 1, as in training; its output there is what keeps it in place (velocity 0, or the
+    clean ``target``), so the sampler leaves frame 0 on the target it starts on."""
+
+    def __init__(self, net: nn.Module, target: torch.Tensor, prediction: str) -> None:
+        super().__init__()
+        self.net, self.target, self.prediction = net, target, prediction
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, cond=None) -> torch.Tensor:
+        target = self.target.expand(len(x), *self.target.shape[1:]).to(x.dtype)
+        x = torch.cat([target[:, None], x[:, 1:]], dim=1)
+        times = t[:, None].repeat(1, x.shape[1])
+        times[:, 0] = 1
+        out = self.net(x, times, cond).clone()
+        out[:, 0] = 0 if self.prediction == "velocity" else target
+        return out
+
+
 def sample_clips(
     pipe: FacePipeline,
     num_clips: int = 4,
@@ -81,7 +100,9 @@ def sample_clips(
     batch_size: int = 4,
     progress: bool = True,
 ) -> torch.Tensor:
-    """Clips [N, T, 3, S, S] in [-1, 1]; ``first_frame`` (a photo, cropped as CelebA): every clip starts on it."""
+    """Clips [N, T, 3, S, S] in [-1, 1]; ``first_frame`` (a photo, cropped as CelebA, or a [3, S, S] frame in
+    [-1, 1]): every clip starts on it, given clean to a model trained so (``video.given_first_frame``), else held
+    on its straight path (replacement along the ODE)."""
     pipe = with_frames(pipe, frames or pipe.config.video.frames)
     num_clips = checked("num_clips", num_clips, int, Bound(1))
     batch_size = checked("batch_size", batch_size, int, Bound(1))
@@ -105,7 +126,12 @@ def sample_clips(
         for begin in range(0, num_clips, batch_size):
             chunk = noise[begin : begin + batch_size].to(pipe.device)
             part = None if cond is None else cond.map(lambda v: v[begin : begin + batch_size].to(pipe.device))
-            net = pipe.net if start_latent is None else FirstFrameFixed(pipe.net, start_latent, chunk[:, 0], prediction)
+            net = pipe.net
+            if start_latent is not None and pipe.config.video.given_first_frame:
+                chunk = torch.cat([start_latent.expand(len(chunk), -1, -1, -1)[:, None], chunk[:, 1:]], dim=1)
+                net = FirstFrameGiven(pipe.net, start_latent, prediction)
+            elif start_latent is not None:  # replacement along the ODE: any video model, no training of its own
+                net = FirstFrameFixed(pipe.net, start_latent, chunk[:, 0], prediction)
             with torch.autocast(pipe.device.type, dtype=dtype, enabled=dtype is not None):
                 clips = pipe.objective.sample(net, chunk, method, steps, cond=part, guidance=guidance)
             if start_latent is not None:

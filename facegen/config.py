@@ -172,6 +172,10 @@ class VideoConfig:
     # Go-with-the-Flow), so the noise carries a camera motion; [0, 0]: it stays put (PYoCo)
     noise_shift: list[int] = field(default_factory=lambda: [0, 0])
     train_spatial: bool = False  # false: the image model's weights stay frozen; only temporal layers learn
+    # The share of training clips whose frame 0 the net is given clean (at the data end of time), scored on the
+    # others only: it learns to continue a given frame (image-to-video, as diffusion forcing's per-frame times);
+    # `sample --first-frame` then gives the photo that way. 0: frame 0 is noised like the rest (rectified flow only)
+    given_first_frame: float = 0.0
     clips: Literal["camera_motion", "videos"] = "camera_motion"  # clips rendered from data.* photos, or real videos
     videos: str | None = None  # clips: videos: a folder of face videos (MP4, WebM, ...)
     frame_stride: int = 1  # clips: videos: keep every n-th frame
@@ -258,6 +262,7 @@ _FIXED_BOUNDS: dict[str, Bound] = {
     "video.alpha_init": Bound(0, 1, low_open=True, high_open=True),
     "video.noise_correlation": PROBABILITY,
     "video.noise_shift": Bound(-8, 8),
+    "video.given_first_frame": Bound(0, 1),
     "video.frame_stride": POSITIVE,
     "video.pan": NON_NEGATIVE,
     "video.pan_angle": Bound(-360, 360),
@@ -588,6 +593,11 @@ def _check_video(cfg: Config) -> None:
     if any(vc.noise_shift) and not vc.noise_correlation:
         raise ConfigError(
             f"video.noise_shift={vc.noise_shift} moves the noise the frames share: set video.noise_correlation > 0"
+        )
+    if vc.given_first_frame and cfg.objective.name != "rectified_flow":
+        raise ConfigError(
+            f"video.given_first_frame={vc.given_first_frame}: a clean frame 0 needs objective.name=rectified_flow "
+            f"(got {cfg.objective.name!r}); set it to 0"
         )
     if vc.clips == "videos" and not vc.videos:
         raise ConfigError("video.videos: clips: videos needs the folder of face videos")

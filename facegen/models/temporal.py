@@ -149,7 +149,8 @@ def temporal_site_names(image: nn.Module, sites: TemporalSites) -> list[str]:
 
 class VideoBackbone(Backbone):
     """``net(x [B, T, C, H, W], t [B], cond=None, r=None) -> [B, T, C, H, W]``: ``image`` per frame with temporal
-    mixers after its listed blocks. ``cond``, ``t`` and ``r`` are per clip: every frame of a clip shares them.
+    mixers after its listed blocks. ``cond``, ``t`` and ``r`` are per clip: every frame of a clip shares them
+    (``t`` may also be per frame, [B, T]: a frame given clean beside noised ones).
 
     ``train_spatial=False`` (the video-diffusion recipe) freezes every weight of the image model: only the mixers
     (and their alphas) get gradients.
@@ -217,13 +218,17 @@ class VideoBackbone(Backbone):
                 f"got {list(x.shape)}"
             )
         clips, frames = x.shape[:2]
+        if t.shape not in ((clips,), (clips, frames)):
+            raise ValueError(
+                f"video model: t must be per clip [{clips}] or per frame [{clips}, {frames}], got {list(t.shape)}"
+            )
 
         def per_frame(v: Tensor) -> Tensor:
             return v.repeat_interleave(frames, dim=0)
 
         out = self.image(
             x.flatten(0, 1),
-            per_frame(t),
+            t.flatten() if t.dim() == 2 else per_frame(t),
             None if cond is None else cond.map(per_frame),
             None if r is None else per_frame(r),
             return_aux=return_aux,

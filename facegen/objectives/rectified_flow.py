@@ -11,6 +11,7 @@ near the data end. The loss is always the velocity MSE, so both parameterisation
 
 from __future__ import annotations
 
+import copy
 from typing import Callable, Literal
 
 import torch
@@ -25,6 +26,8 @@ VelocityField = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (t, x) -
 
 class RectifiedFlow(Objective, name="rectified_flow"):
     """``rtol``/``atol``: the tolerances of the adaptive dopri5 sampler (``sampler.rtol/atol``)."""
+
+    given_first_frame: float = 0.0  # clips: the share whose frame 0 the net sees clean (``video.given_first_frame``)
 
     def __init__(
         self,
@@ -49,9 +52,35 @@ class RectifiedFlow(Objective, name="rectified_flow"):
         # Logit-normal (SD3): more training signal at intermediate t, where the velocity is hardest to predict.
         return torch.sigmoid(self.logit_mean + self.logit_std * torch.randn(n, device=device))
 
+    def with_given_first_frame(self, share: float) -> "RectifiedFlow":
+        """This objective training a clip model to continue a given frame: in ``share`` of the clips frame 0 sits
+        at t = 1 (clean) while the others are noised at the clip's t, and only those others are scored."""
+        if not 0 <= share <= 1:
+            raise ValueError(f"given first frame share {share}: must lie in [0, 1]")
+        objective = copy.copy(self)
+        objective.given_first_frame = float(share)
+        return objective
+
+    def frame_times(self, t: torch.Tensor, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Times for ``images`` from one t per sample: per frame [B, T] with frame 0 at 1 in the clips given their
+        first frame, and the [B, T] mask of frames the loss scores; images, or nothing given: (t, None)."""
+        if not self.given_first_frame or images.dim() != 5:
+            return t, None
+        given = torch.rand(len(t), device=t.device) < self.given_first_frame
+        times = t[:, None].repeat(1, images.shape[1])
+        times[:, 0] = torch.where(given, torch.ones_like(t), t)
+        scored = torch.ones_like(times)
+        scored[:, 0] = (~given).to(times.dtype)
+        return times, scored
+
     @staticmethod
-    def interpolate(noise: torch.Tensor, data: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        t = t.view(-1, *([1] * (data.dim() - 1)))
+    def broadcast(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """t per sample [B] (or per frame [B, T]) shaped to multiply ``like``."""
+        return t.view(*t.shape, *([1] * (like.dim() - t.dim())))
+
+    @classmethod
+    def interpolate(cls, noise: torch.Tensor, data: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        t = cls.broadcast(t, data)
         return (1 - t) * noise + t * data
 
     def velocity(self, net: nn.Module, x: torch.Tensor, t: torch.Tensor, cond: Condition | None = None) -> torch.Tensor:
@@ -62,18 +91,22 @@ class RectifiedFlow(Objective, name="rectified_flow"):
         """The velocity a network output at (x, t) stands for."""
         if self.prediction == "velocity":
             return out
-        t = t.view(-1, *([1] * (x.dim() - 1)))
+        t = self.broadcast(t, x)
         return (out - x) / (1 - t).clamp_min(self.t_eps)
 
     def loss(
         self, net: nn.Module, images: torch.Tensor, cond: Condition | None = None, return_parts: bool = False
     ) -> LossResult:
         noise = self.noise_like(images)
-        t = self.sample_time(images.shape[0], images.device)
+        t, scored = self.frame_times(self.sample_time(images.shape[0], images.device), images)
         x_t = self.interpolate(noise, images, t)
         target = images - noise
         out, auxiliary, parts = net(x_t, t, cond, return_aux=True)
-        mse = (self.to_velocity(out, x_t, t).float() - target.float()).pow(2).mean()
+        error = (self.to_velocity(out, x_t, t).float() - target.float()).pow(2)
+        if scored is None:
+            mse = error.mean()
+        else:  # frames given clean are inputs, not predictions
+            mse = (error.mean(dim=(2, 3, 4)) * scored).sum() / scored.sum().clamp_min(1)
         return training_loss(mse, auxiliary, parts, return_parts)
 
     def field(self, denoiser: nn.Module) -> VelocityField:

@@ -75,3 +75,30 @@ def test_the_training_loss_draws_correlated_frames():
     objective.loss(net, torch.zeros(3000, 2, 1, 2, 2))
     noise = net.x / (1 - net.t).view(-1, 1, 1, 1, 1)  # data is zero: x_t = (1 - t) * noise
     assert frame_correlation(noise) == pytest.approx(0.7, abs=0.03)
+
+
+def test_a_given_first_frame_is_clean_and_not_scored():
+    """video.given_first_frame: frame 0 of the chosen clips enters at t = 1 (the data itself) and its output does
+    not count; the other frames share the clip's time and are scored as before."""
+    objective = build_objective("rectified_flow").with_given_first_frame(1.0)
+    images = torch.randn(3, 4, 2, 8, 8)
+    seen = {}
+
+    def net(x, t, cond=None, return_aux=False, loud_first=False):
+        seen["x"], seen["t"] = x, t
+        out = torch.zeros_like(x)
+        if loud_first:
+            out[:, 0] = 1e3
+        return out, 0.0, {}
+
+    torch.manual_seed(0)
+    quiet = objective.loss(net, images)
+    assert torch.equal(seen["x"][:, 0], images[:, 0]) and torch.all(seen["t"][:, 0] == 1)
+    assert torch.all(seen["t"][:, 1:] == seen["t"][:, 1:2]) and torch.all(seen["t"][:, 1:] < 1)
+    torch.manual_seed(0)
+    assert objective.loss(lambda *a, **k: net(*a, **k, loud_first=True), images) == quiet
+    torch.manual_seed(0)  # nothing given: frame 0 is noised and scored like the rest
+    plain = build_objective("rectified_flow").loss(lambda *a, **k: net(*a, **k, loud_first=True), images)
+    assert plain > 1e4 and seen["t"].shape == (3,)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        objective.with_given_first_frame(1.5)

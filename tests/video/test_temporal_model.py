@@ -44,6 +44,19 @@ def test_untrained_video_model_is_the_image_model_per_frame_exactly(name, option
 
 
 @pytest.mark.parametrize("name,options", BACKBONES)
+def test_times_may_be_per_frame(name, options):
+    image = perturbed(name, options)
+    video = VideoBackbone(copy.deepcopy(image), backbone_spec(name).temporal, frames=4)
+    x, t = torch.randn(2, 4, 3, 16, 16), torch.rand(2, 4)
+    expected = image(x.flatten(0, 1), t.flatten()).unflatten(0, (2, 4))
+    assert torch.equal(video(x, t), expected)  # each frame at its own time
+    clip_t = t[:, 0]
+    assert torch.equal(video(x, clip_t), video(x, clip_t[:, None].repeat(1, 4)))
+    with pytest.raises(ValueError, match=r"per clip \[2\] or per frame \[2, 4\]"):
+        video(x, torch.rand(8))
+
+
+@pytest.mark.parametrize("name,options", BACKBONES)
 def test_mixers_follow_exactly_the_blocks_the_spec_lists(name, options):
     video = VideoBackbone(perturbed(name, options), backbone_spec(name).temporal, frames=3)
     wrapped = [n for n, m in video.image.named_modules() if isinstance(m, TemporalBlock)]
@@ -130,6 +143,11 @@ def test_weights_do_not_depend_on_the_frame_count():
         (["video.frames=8", "eval.every=100"], "eval.every"),
         (["video.frames=8", "video.clips=videos"], "video.videos"),
         (["video.frames=8"], "video.train_spatial=false"),  # frozen spatial weights need an image model to start from
+        (["video.frames=8", "video.train_spatial=true", "video.given_first_frame=1.5"], "video.given_first_frame"),
+        (
+            ["video.frames=8", "video.train_spatial=true", "video.given_first_frame=0.5", "objective.name=ddpm"],
+            "video.given_first_frame",
+        ),
     ],
 )
 def test_video_config_errors_name_the_key(overrides, key):

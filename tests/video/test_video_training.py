@@ -156,3 +156,36 @@ def test_moving_frame_noise_comes_from_the_config(celeba_root, cache_dir, tmp_pa
     assert (objective.frame_correlation, objective.frame_shift) == (0.9, (-1, 0))
     with pytest.raises(Exception, match=r"video.noise_shift=\[-1, 0\] .* video.noise_correlation > 0"):
         video_config(celeba_root, tmp_path, cache_dir, init_from="x", **{"video.noise_shift": "[-1,0]"})
+
+
+def test_a_given_first_frame_is_an_input_and_image_to_video_keeps_it(celeba_root, image_model, cache_dir, tmp_path):
+    """video.given_first_frame: the net sees frame 0 clean at t = 1 and is scored on the others; sampling from a
+    photo gives it the same way (frame 0 exactly the photo, the other frames at the sampler's times)."""
+    from facegen.clips import sample_clips
+    from facegen.data.transforms import load_face
+
+    cfg = video_config(celeba_root, tmp_path, cache_dir, init_from=image_model, **{"video.given_first_frame": 1.0})
+    trainer = Trainer(cfg)
+    try:
+        seen = []
+        net = trainer.unwrapped
+        net.register_forward_hook(lambda module, args, out: seen.append((args[0].clone(), args[1].clone())))
+        trainer.train(stop_at=1)
+        x_t, t = seen[-1]
+        assert t.shape == (4, 4) and torch.all(t[:, 0] == 1) and torch.all(t[:, 1:] < 1)
+        assert torch.all(t[:, 1:] == t[:, 1:2])  # one time for the noised frames of a clip
+    finally:
+        trainer.close()
+    train(
+        video_config(celeba_root, tmp_path / "b", cache_dir, init_from=image_model, **{"video.given_first_frame": 1.0})
+    )
+    pipe = FacePipeline.from_checkpoint(tmp_path / "b" / "video", device="cpu")
+    photo = sorted((celeba_root / "img_align_celeba").iterdir())[3]
+    calls = []
+    pipe.net.register_forward_hook(lambda module, args, out: calls.append(args[1].clone()))
+    clips = sample_clips(pipe, 2, first_frame=photo, steps=2, progress=False)
+    face = load_face(photo, 16)[0]
+    assert torch.allclose(clips[0, 0], face, atol=1e-5) and torch.allclose(clips[1, 0], face, atol=1e-5)
+    assert not torch.allclose(clips[0, 1:], clips[1, 1:])
+    assert calls and all(t.dim() == 2 and torch.all(t[:, 0] == 1) and torch.all(t[:, 1:] == t[:, 1:2]) for t in calls)
+    assert [t[0, 1].item() for t in calls] == [0, 0.5, 0.5, 1]  # Heun 2 steps: the others follow the sampler
