@@ -45,7 +45,7 @@ class PretrainedModel:
 
 REGISTRY: dict[str, PretrainedModel] = {
     "faces128": PretrainedModel("faces128"),
-    "faces128_guide": PretrainedModel("faces128_guide"),  # faces128's autoguide (its sampler.guide): release 2
+    "faces128_guide": PretrainedModel("faces128_guide"),  # faces128's autoguide (its sampler.guide): release 6
 }
 
 
