@@ -153,8 +153,9 @@ def test_flat_model_keys_move_into_their_section(tmp_path):
 
 
 def test_shipped_faces128_config_loads_like_its_nested_form(tmp_path):
-    """The bundled model's config.yaml (part of its weights, never rewritten) keeps the older flat model keys."""
-    shipped = REPO / "facegen" / "assets" / "faces128" / "config.yaml"
+    """A bundled model's config.yaml (part of its weights, never rewritten) in the older flat model keys: release 6,
+    shipped as faces128's guide, keeps them."""
+    shipped = REPO / "facegen" / "assets" / "faces128_guide" / "config.yaml"
     flat = yaml.safe_load(shipped.read_text())
     assert "patch_size" in flat["model"] and "dit" not in flat["model"]
     model = flat["model"]

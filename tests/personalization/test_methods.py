@@ -70,11 +70,11 @@ def test_textual_inversion_lowers_the_loss_on_the_photos(person_photos, tmp_path
 
     pipe = FacePipeline.from_pretrained("faces128", device="cpu")
     photos = prepare_photos(photo_paths(person_photos), pipe)
-    before = photo_loss(pipe, photos, repeats=2)
-    options = PersonalizeOptions(method="textual-inversion", steps=36, batch_size=4, preview=0, embedding_lr=0.1)
+    before = photo_loss(pipe, photos, repeats=4)
+    options = PersonalizeOptions(method="textual-inversion", steps=72, batch_size=4, preview=0, embedding_lr=0.1)
     subject = personalize(pipe, person_photos, "p", tmp_path / "p.safetensors", options, progress=False)
-    after = photo_loss(pipe.with_subject(subject), photos, repeats=2)
-    assert after < before - 5e-4, (before, after)  # measured: about 0.001 lower
+    after = photo_loss(pipe.with_subject(subject), photos, repeats=4)
+    assert after < before - 5e-4, (before, after)  # measured on release 7: about 0.0009 lower (36 steps: 0.0002)
 
 
 def test_lora_on_a_dit_base_adapts_its_blocks_only(person_photos, tmp_path):
