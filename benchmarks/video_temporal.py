@@ -33,6 +33,7 @@ import argparse
 import resource
 import time
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -42,7 +43,7 @@ from facegen.autoencoders import decode_clips
 from facegen.builders import clips_from_config
 from facegen.clips import sample_clips
 from facegen.config import resolved_sampler
-from facegen.data.clips import ClipCache, render_camera_motion
+from facegen.data.clips import ClipCache
 from facegen.pipeline import FacePipeline
 from facegen.utils.hardware import autocast_dtype, describe_cpu, resolve_precision
 from facegen.utils.images import grid, to_pil
@@ -131,12 +132,9 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def image_to_video(video: FacePipeline, count: int, steps: int | None, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Continue the first frames of ``count`` test-photo clips (the run's camera motion) and score the rest."""
-    dc, vc = video.config.data, video.config.video
-    truth = render_camera_motion(
-        dc.dataset, dc.root, "test", vc.frames, dc.image_size, vc.pan, vc.zoom, vc.rotation,
-        max_images=count, cache_dir=dc.cache_dir, view=vc.view, pan_angle=vc.pan_angle,
-    )  # fmt: skip
-    real = truth.batch(np.arange(count))
+    vc = video.config.video
+    test = replace(video.config, data=replace(video.config.data, split="test", max_images=count))
+    real = ClipCache(clips_from_config(test).path).batch(np.arange(count))  # the pixel clips, also of a latent run
     attributes = real.get("attributes") if video.conditional else None
     made = torch.cat([
         sample_clips(video, 1, seed=seed + i, steps=steps, first_frame=clip[0], progress=False,

@@ -70,8 +70,9 @@ class FirstFrameFixed(nn.Module):
 
 class FirstFrameGiven(nn.Module):
     """``net`` (trained with ``video.given_first_frame``) with frame 0 of every clip given clean: ``target``
-    [1 or B, C, h, w] at t = 1, as in training; its output there is what keeps it in place (velocity 0, or the
-    clean ``target``), so the sampler leaves frame 0 on the target it starts on."""
+    [1 or B, C, h, w] at t = 1, as in training, whatever the sampler holds there. Its output for frame 0 is not the
+    net's (velocity 0, or the clean ``target``: nothing untrained enters the state); ``sample_clips`` sets frame 0
+    to the target at the end."""
 
     def __init__(self, net: nn.Module, target: torch.Tensor, prediction: str) -> None:
         super().__init__()
@@ -128,7 +129,6 @@ def sample_clips(
             part = None if cond is None else cond.map(lambda v: v[begin : begin + batch_size].to(pipe.device))
             net = pipe.net
             if start_latent is not None and pipe.config.video.given_first_frame:
-                chunk = torch.cat([start_latent.expand(len(chunk), -1, -1, -1)[:, None], chunk[:, 1:]], dim=1)
                 net = FirstFrameGiven(pipe.net, start_latent, prediction)
             elif start_latent is not None:  # replacement along the ODE: any video model, no training of its own
                 net = FirstFrameFixed(pipe.net, start_latent, chunk[:, 0], prediction)
