@@ -125,10 +125,10 @@ def main() -> None:
                         isinstance(chosen[0][k], (int, float))}  # fmt: skip
                 print(f"mean {kind:10s} {noise:11s} {json.dumps(mean)}")
     if args.strip and strip:
-        from facegen.utils.images import grid, save_png
+        from facegen.utils.images import grid, save_picture
 
         picked = sorted({round(i * (args.frames - 1) / 7) for i in range(min(8, args.frames))})  # first to last
-        save_png(grid(torch.cat([frames[picked] for frames in strip]), nrow=len(picked)), args.strip)
+        save_picture(grid(torch.cat([frames[picked] for frames in strip]), nrow=len(picked)), args.strip)
         print(f"wrote {args.strip}")
 
 

@@ -14,7 +14,7 @@ import json
 import torch
 
 from facegen.pipeline import FacePipeline
-from facegen.utils.images import grid, save_png
+from facegen.utils.images import grid, save_picture
 
 ATTRIBUTES = ("Smiling", "Eyeglasses", "Male", "Blond_Hair")
 
@@ -48,7 +48,7 @@ def main() -> None:
             rows.append(faces)
             pair.append(faces)
         report[name] = attribute_rates(name, pair)
-    save_png(grid(torch.cat(rows), nrow=args.columns), args.out)
+    save_picture(grid(torch.cat(rows), nrow=args.columns), args.out)
     report["rows"] = [f"{name}={value}" for name in args.attributes for value in (0, 1)]
     print(json.dumps(report, indent=2))
 

@@ -1,4 +1,5 @@
-"""64 random faces of a model at its default settings with a fixed seed, as one PNG: the picture to judge a model by.
+"""64 random faces of a model at its default settings with a fixed seed, as one PNG or JPEG: the picture to judge
+a model by.
 
     python benchmarks/contact_sheet.py --model faces128 --out docs/faces128_contact_sheet.png
     python benchmarks/contact_sheet.py --model faces128 --guide none --out sheet_without_its_guide.png
@@ -13,7 +14,7 @@ import argparse
 import json
 
 from facegen.pipeline import FacePipeline
-from facegen.utils.images import grid, save_png
+from facegen.utils.images import grid, image_format, save_picture
 
 SEED = 2026  # fixed, and not one of the seeds a model was ever tuned on
 
@@ -28,12 +29,13 @@ def main() -> None:
     parser.add_argument("--guide-weight", type=float, help="its weight (default: the model's sampler.guide_weight)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
+    image_format(args.out)  # a wrong suffix fails now, not after the faces are made
 
     pipe = FacePipeline.load(args.checkpoint, args.model)
     pipe = pipe.guided_as(args.guide, args.guide_weight)
     steps, guidance = pipe.sampling_settings(None, None)
     faces = pipe.generate(args.num_faces, seed=args.seed)
-    save_png(grid(faces, nrow=8), args.out)
+    save_picture(grid(faces, nrow=8), args.out)
     report = {"out": args.out, "faces": args.num_faces, "seed": args.seed, "steps": steps, "cfg_scale": guidance}
     report["guide"] = None if pipe.guide is None else {"model": pipe.guide.name, "weight": pipe.guide.weight}
     try:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from facegen.pipeline import FacePipeline
-from facegen.utils.images import grid, save_png
+from facegen.utils.images import grid, save_picture
 from facegen.utils.pixels import to_uint8
 
 ENDS = ("Male=1,Smiling=0", "Male=0,Smiling=1")
@@ -52,7 +52,7 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for seed in {ranked[0], 0}:
-        save_png(grid(strips[seed], nrow=len(strips[seed])), out / f"seed{seed}.png")
+        save_picture(grid(strips[seed], nrow=len(strips[seed])), out / f"seed{seed}.png")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from facegen.builders import cache_from_config
 from facegen.pipeline import FacePipeline
-from facegen.utils.images import grid, save_png
+from facegen.utils.images import grid, save_picture
 
 SIDE = 32  # small enough to ignore texture, large enough to tell two people apart
 
@@ -85,7 +85,7 @@ def main() -> None:
         flip = gen_index[order] >= len(train_images)
         matches = torch.stack([train_images[i].flip(-1) if f else train_images[i] for i, f in zip(index, flip)])
         pairs = torch.stack([faces[order].cpu(), matches], dim=1).flatten(0, 1)
-        save_png(grid(pairs, nrow=8), args.out)
+        save_picture(grid(pairs, nrow=8), args.out)
         report["out"] = args.out
     print(json.dumps(report))
 

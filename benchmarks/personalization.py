@@ -1,7 +1,7 @@
 """Does personalization learn the person? Textual inversion, LoRA and DreamBooth on people the base never saw.
 
     OMP_NUM_THREADS=1 python benchmarks/personalization.py --identities 3 --steps 200 --json /tmp/person.json \
-        --picture docs/personalization.png
+        --picture docs/personalization.jpg
 
 For each CelebA identity with >= 8 photos, all in valid/test (the base model trained on train only): train on the
 first 5 photos, hold the rest out. Each method and the base model generate ``--samples`` faces (default 32) under
@@ -34,7 +34,7 @@ from facegen.faces.identity import SAME_PERSON, FaceIdentity
 from facegen.personalization import PersonalizeOptions, personalize
 from facegen.personalization.subject import METHODS
 from facegen.pipeline import FacePipeline
-from facegen.utils.images import grid, save_png
+from facegen.utils.images import grid, image_format, save_picture
 
 TRAIN_PHOTOS = 5
 CONTROLS = ("Smiling", "Eyeglasses")
@@ -100,8 +100,10 @@ def main() -> None:
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: OMP_NUM_THREADS / all)")
     parser.add_argument("--json", help="write the per-identity results here")
-    parser.add_argument("--picture", help="PNG: per person, training photos | base | each method's samples")
+    parser.add_argument("--picture", help="PNG or JPEG: per person, training photos | base | each method's samples")
     args = parser.parse_args()
+    if args.picture:
+        image_format(args.picture)  # a wrong suffix fails now, not after the training
     if args.threads:
         torch.set_num_threads(args.threads)
     pipe = FacePipeline.load(args.checkpoint, None if args.checkpoint else args.model, device="cpu")
@@ -167,7 +169,7 @@ def write(args: argparse.Namespace, results: list[dict], blocks: list[list[torch
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     if args.picture:
-        save_png(picture(blocks), args.picture)
+        save_picture(picture(blocks), args.picture)
 
 
 if __name__ == "__main__":

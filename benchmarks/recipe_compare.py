@@ -119,11 +119,11 @@ def candidate_sheet(runs: Path, names: list[str], out: str, faces: int = 8, seed
     """One row of ``faces`` faces per candidate at its run's default sampler settings, the same noise and
     attribute-free requests for all, so the rows differ only by the recipe."""
     from facegen.pipeline import FacePipeline
-    from facegen.utils.images import grid, save_png
+    from facegen.utils.images import grid, save_picture
 
     pipes = [FacePipeline.from_checkpoint(str(runs / name)) for name in names]
     rows = [pipe.generate(faces, seed=seed, progress=False).cpu() for pipe in pipes]
-    save_png(grid(torch.cat(rows), nrow=faces), out)
+    save_picture(grid(torch.cat(rows), nrow=faces), out)
 
 
 def diffusers_unet():

@@ -23,7 +23,7 @@ from facegen.autoencoders.quality import psnr
 from facegen.data import build_dataset
 from facegen.evaluation import load_attribute_classifier
 from facegen.pipeline import FacePipeline
-from facegen.utils.images import grid, save_png
+from facegen.utils.images import grid, save_picture
 
 
 @torch.no_grad()
@@ -65,7 +65,7 @@ def main() -> None:
     protocol = {"faces": args.num_faces, "variations": args.variations, "cfg_scale": args.cfg_scale}
     print(json.dumps({"checkpoint": args.checkpoint, **protocol, **{k: round(v, 4) for k, v in totals.items()}}))
     if args.out:
-        save_png(grid(torch.cat(rows), nrow=args.variations + 1), args.out)
+        save_picture(grid(torch.cat(rows), nrow=args.variations + 1), args.out)
 
 
 if __name__ == "__main__":

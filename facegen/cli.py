@@ -342,7 +342,7 @@ def cmd_edit(args: argparse.Namespace) -> None:
 
     from facegen.faces.photos import save_image
     from facegen.photo_edit import edit_photo
-    from facegen.utils.images import grid, save_png
+    from facegen.utils.images import grid, save_picture
     from facegen.utils.io import atomic_write_json, output_folder
 
     _image(args.image, "--image")
@@ -370,8 +370,8 @@ def cmd_edit(args: argparse.Namespace) -> None:
     out = Path(args.out)
     with output_folder(out, args.overwrite) as tmp:
         for name, image in result.faces.items():
-            save_png(image[0], tmp / f"{name}.png")
-        save_png(grid(torch.cat(list(result.faces.values())), nrow=3), tmp / "comparison.png")
+            save_picture(image[0], tmp / f"{name}.png")
+        save_picture(grid(torch.cat(list(result.faces.values())), nrow=3), tmp / "comparison.png")
         if args.paste_back:
             save_image(result.pasted, tmp / "pasted.png")
         atomic_write_json(tmp / "edit.json", {"image": args.image, **result.report})
@@ -415,7 +415,7 @@ def _no_face(missed: list[str], images: list[str]) -> ValueError:
 
 
 def cmd_interpolate(args: argparse.Namespace) -> None:
-    from facegen.utils.images import grid, save_gif, save_png
+    from facegen.utils.images import grid, save_gif, save_picture
     from facegen.utils.io import output_folder
 
     if (args.start is None) != (args.end is None):  # a missing end would silently mean "unconditional"
@@ -441,7 +441,7 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
     )
     out = Path(args.out)
     with output_folder(out, args.overwrite) as tmp:
-        save_png(grid(frames, nrow=len(frames)), tmp / "strip.png")
+        save_picture(grid(frames, nrow=len(frames)), tmp / "strip.png")
         save_gif(list(frames), tmp / "interpolation.gif", duration_ms=150, hold_last_ms=600)
     print(f"wrote strip.png and interpolation.gif ({len(frames)} frames{_of_subject(pipe)}) to {out}")
 

@@ -26,7 +26,7 @@ from facegen.data.transforms import load_face
 from facegen.pipeline import FacePipeline, checked
 from facegen.utils.bounds import Bound
 from facegen.utils.hardware import autocast_dtype, resolve_precision
-from facegen.utils.images import grid, save_png, to_uint8_hwc
+from facegen.utils.images import grid, save_picture, to_uint8_hwc
 from facegen.utils.video import write_video
 
 MAX_FRAMES = 64
@@ -147,5 +147,5 @@ def save_clips(clips: torch.Tensor, folder: str | Path, fps: int, suffix: str = 
     folder.mkdir(parents=True, exist_ok=True)
     for index, clip in enumerate(clips):
         write_video(list(to_uint8_hwc(clip).numpy()), folder / f"clip_{index:03d}{suffix}", fps, overwrite)
-    save_png(grid(clips.flatten(0, 1), nrow=clips.shape[1]), folder / "clips.png")
+    save_picture(grid(clips.flatten(0, 1), nrow=clips.shape[1]), folder / "clips.png")
     return folder

@@ -32,7 +32,7 @@ from facegen.data.transforms import load_face
 from facegen.objectives.base import guidance_options
 from facegen.samplers.noise import slerp
 from facegen.utils.hardware import autocast_dtype, compile_options, resolve_precision
-from facegen.utils.images import grid, save_gif, save_png, trajectory_frames
+from facegen.utils.images import grid, save_gif, save_picture, trajectory_frames
 
 if TYPE_CHECKING:
     from facegen.personalization import Subject
@@ -575,9 +575,9 @@ class FacePipeline:
 
         out_dir = Path(out_dir)
         with output_folder(out_dir, overwrite) as tmp:
-            save_png(grid(images), tmp / "grid.png")
+            save_picture(grid(images), tmp / "grid.png")
             for i, image in enumerate(images):
-                save_png(image, tmp / f"{i:04d}.png")
+                save_picture(image, tmp / f"{i:04d}.png")
             if trajectory is not None:
                 save_gif(trajectory_frames(trajectory), tmp / "trajectory.gif")
         return out_dir

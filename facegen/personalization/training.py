@@ -283,8 +283,8 @@ def _train_step(pipe, run: _Run, photos: SubjectPhotos, prior, step: int) -> flo
 
 def write_preview(pipe, photos: torch.Tensor, path: Path, count: int, seed: int) -> None:
     """Two rows: the training photos (up to ``count``; blank where fewer) over ``count`` samples of the subject."""
-    from facegen.utils.images import grid, save_png
+    from facegen.utils.images import grid, save_picture
 
     samples = pipe.generate(count, seed=seed, progress=False)
     top = torch.cat([photos[:count], torch.ones(max(0, count - len(photos)), *photos.shape[1:])])
-    save_png(grid(torch.cat([top, samples]), nrow=count), path)
+    save_picture(grid(torch.cat([top, samples]), nrow=count), path)

@@ -12,7 +12,7 @@ import torch
 from facegen.autoencoders import decode_clips, latent_shape
 from facegen.config import resolved_sampler
 from facegen.objectives.base import guidance_options
-from facegen.utils.images import grid, save_gif, save_png, trajectory_frames, trajectory_strip
+from facegen.utils.images import grid, save_gif, save_picture, trajectory_frames, trajectory_strip
 
 if TYPE_CHECKING:
     from facegen.training.trainer import TrainState
@@ -66,7 +66,7 @@ class SampleLogger:
             )
         states = [state.autoencoder.decode(s.float()).clamp(-1, 1).cpu() for s in states]
         image, name = grid(states[-1]), f"step_{state.step:08d}"
-        save_png(image, state.run_dir / "samples" / f"{name}.png")
+        save_picture(image, state.run_dir / "samples" / f"{name}.png")
         save_gif(trajectory_frames(states), state.run_dir / "gifs" / f"{name}.gif")
         state.logger.image(state.step, "samples/ema", image)
         state.logger.image(state.step, "samples/trajectory", trajectory_strip(states))
@@ -81,6 +81,6 @@ class SampleLogger:
             )  # fmt: skip
         clips = decode_clips(state.autoencoder, clips).cpu()
         image, name = grid(clips.flatten(0, 1), nrow=clips.shape[1]), f"step_{state.step:08d}"
-        save_png(image, state.run_dir / "samples" / f"{name}.png")
+        save_picture(image, state.run_dir / "samples" / f"{name}.png")
         save_gif([grid(clips[:, k]) for k in range(clips.shape[1])], state.run_dir / "gifs" / f"{name}.gif", 125, 125)
         state.logger.image(state.step, "samples/ema", image)

@@ -35,8 +35,21 @@ def _encode(image: Image.Image, fmt: str, **kwargs) -> bytes:
     return buffer.getvalue()
 
 
-def save_png(image: torch.Tensor, path: str | Path) -> None:
-    atomic_write_bytes(path, _encode(to_pil(image), "PNG"))
+IMAGE_FORMATS = {".png": ("PNG", {}), ".jpg": ("JPEG", {"quality": 90}), ".jpeg": ("JPEG", {"quality": 90})}
+
+
+def image_format(path: str | Path) -> tuple[str, dict]:
+    """The format a picture at ``path`` is written in (by its suffix); check it before the work that makes it."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in IMAGE_FORMATS:
+        raise ValueError(f"{path}: a picture must end in {', '.join(IMAGE_FORMATS)} (got {suffix or 'no suffix'!r})")
+    return IMAGE_FORMATS[suffix]
+
+
+def save_picture(image: torch.Tensor, path: str | Path) -> None:
+    """One [-1, 1] [3, H, W] image -> a PNG or a JPEG (quality 90), chosen by the file's suffix."""
+    fmt, options = image_format(path)
+    atomic_write_bytes(path, _encode(to_pil(image), fmt, **options))
 
 
 def save_gif(frames: list[torch.Tensor], path: str | Path, duration_ms: int = 80, hold_last_ms: int = 1200) -> None:

@@ -45,7 +45,7 @@ def test_full_disk_while_writing_is_one_line(in_sandbox, capsys, monkeypatch):
     def full(image, path, *args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr("facegen.pipeline.save_png", full)
+    monkeypatch.setattr("facegen.pipeline.save_picture", full)
     result = run_cli(capsys, SAMPLE)
     assert result.code == 4 and "No space left on device" in result.error_lines[0] and "out/" in result.error_lines[0]
 
