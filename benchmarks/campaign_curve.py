@@ -18,6 +18,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy.optimize import curve_fit
 
+from facegen.utils.images import write_image
+
 # (faces seen, fd_face, FD_attr, what was scored)
 POINTS = [
     (240_576, 0.0572, 8.62, "release 2"),
@@ -79,12 +81,12 @@ def draw(faces, ys, fits, names, out, size=(900, 360)):
             d.text((x0 + 5, py(v) - 6), f"{v:.4g}", fill="black")
         d.text((x0 + 70, 4), f"{name} (500 faces, Heun 4) vs faces seen; levels off at {f['c']:.4g}", fill="black")
         d.text((px(1.2e6), h - 28), "faces seen (log)", fill="black")
-    img.save(out)
+    write_image(img, out)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--picture", help="write the curves with their fits as a PNG here")
+    parser.add_argument("--picture", help="write the curves with their fits here (PNG or JPEG)")
     args = parser.parse_args()
     faces = np.array([p[0] for p in POINTS], float)
     ys = [np.array([p[1] for p in POINTS]), np.array([p[2] for p in POINTS])]

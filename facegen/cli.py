@@ -340,9 +340,8 @@ def _sample_clips(args: argparse.Namespace, pipe) -> None:
 def cmd_edit(args: argparse.Namespace) -> None:
     import torch
 
-    from facegen.faces.photos import save_image
     from facegen.photo_edit import edit_photo
-    from facegen.utils.images import grid, save_picture
+    from facegen.utils.images import grid, save_picture, write_image
     from facegen.utils.io import atomic_write_json, output_folder
 
     _image(args.image, "--image")
@@ -373,7 +372,7 @@ def cmd_edit(args: argparse.Namespace) -> None:
             save_picture(image[0], tmp / f"{name}.png")
         save_picture(grid(torch.cat(list(result.faces.values())), nrow=3), tmp / "comparison.png")
         if args.paste_back:
-            save_image(result.pasted, tmp / "pasted.png")
+            write_image(result.pasted, tmp / "pasted.png")
         atomic_write_json(tmp / "edit.json", {"image": args.image, **result.report})
     files = "input, reconstruction, edited, comparison" + (", pasted" if args.paste_back else "")
     report = result.report
@@ -385,7 +384,8 @@ def cmd_edit(args: argparse.Namespace) -> None:
 def cmd_align(args: argparse.Namespace) -> None:
     from facegen.faces.align import align_face
     from facegen.faces.detect import NoFaceError
-    from facegen.faces.photos import output_names, save_image
+    from facegen.faces.photos import output_names
+    from facegen.utils.images import write_image
     from facegen.utils.io import output_folder
 
     require("faces", "align")
@@ -402,7 +402,7 @@ def cmd_align(args: argparse.Namespace) -> None:
                 missed.append(image)
                 print(f"skipped {err}")
                 continue
-            save_image(face.image, tmp / name)
+            write_image(face.image, tmp / name)
             print(f"{image} -> {Path(args.out) / name}{f' ({face.note})' if face.note else ''}")
         if len(missed) == len(args.images):
             raise _no_face(missed, args.images)  # inside the block: no empty --out is left behind

@@ -1,13 +1,11 @@
-"""Photos in and out: the one photo loader (upright RGB, one-line errors), a folder's photos, aligned faces saved."""
+"""Photos in and out: the one photo loader (upright RGB, one-line errors), a folder's photos, aligned faces' names."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from facegen.utils.io import atomic_write_bytes
 from facegen.utils.pixels import to_rgb
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
@@ -54,9 +52,3 @@ def output_names(images: list[str | Path]) -> list[str]:
         raise ValueError(f"several images would be written to {', '.join(repeated)}: align them into separate folders")
     return names
 
-
-def save_image(image: Image.Image, path: str | Path) -> None:
-    """A PNG written atomically (a crash leaves the old file or the new one)."""
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    atomic_write_bytes(path, buffer.getvalue())

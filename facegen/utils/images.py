@@ -46,10 +46,15 @@ def image_format(path: str | Path) -> tuple[str, dict]:
     return IMAGE_FORMATS[suffix]
 
 
-def save_picture(image: torch.Tensor, path: str | Path) -> None:
-    """One [-1, 1] [3, H, W] image -> a PNG or a JPEG (quality 90), chosen by the file's suffix."""
+def write_image(image: Image.Image, path: str | Path) -> None:
+    """A PIL image -> a PNG or a JPEG (quality 90), chosen by the file's suffix, written atomically."""
     fmt, options = image_format(path)
-    atomic_write_bytes(path, _encode(to_pil(image), fmt, **options))
+    atomic_write_bytes(path, _encode(image.convert("RGB") if fmt == "JPEG" else image, fmt, **options))
+
+
+def save_picture(image: torch.Tensor, path: str | Path) -> None:
+    """One [-1, 1] [3, H, W] image -> a PNG or a JPEG, as ``write_image``."""
+    write_image(to_pil(image), path)
 
 
 def save_gif(frames: list[torch.Tensor], path: str | Path, duration_ms: int = 80, hold_last_ms: int = 1200) -> None:
