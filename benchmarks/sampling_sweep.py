@@ -6,7 +6,8 @@
 A setting is ``sampler:steps`` with optional ``:cfg=SCALE`` (default: the model's), ``:interval=LO-HI``
 (guidance only from LO to HI of the way from noise to data, ``sampler.guidance_interval``; default: the model's)
 ``:guide=FOLDER`` (autoguidance: also push away from a weaker model; ``none``: without; default: the model's
-``sampler.guide``) and ``:gw=WEIGHT`` (that push's weight; default: the model's ``sampler.guide_weight``).
+``sampler.guide``), ``:gw=WEIGHT`` (that push's weight; default: the model's ``sampler.guide_weight``) and
+``:shift=S`` (rectified flow's ``sampler.time_shift``: S > 1 puts the steps nearer the noise; default: the model's).
 NFE counts network evaluations per face (Heun spends two per step, the last included); ``passes`` counts each
 push too (CFG's unconditional branch, the guide's prediction), where guidance is applied. Attribute rows come from
 celeba:test, as in ``facegen eval``; the same seed and noise for every setting. Prints one JSON line per setting
@@ -18,7 +19,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 
+from facegen.builders import objective_from_config
 from facegen.pipeline import FacePipeline
 from facegen.scoring import score
 from facegen.utils.hardware import describe_cpu
@@ -27,11 +30,11 @@ NFE_PER_STEPS = {"euler": lambda n: n, "heun": lambda n: 2 * n, "ddim": lambda n
 
 
 def parse_setting(text: str) -> dict:
-    """``heun:4:cfg=3:interval=0.3-1:gw=1.5`` -> {"sampler", "steps", "cfg_scale", "interval", "guide",
-    "guide_weight"} ("model" or None: the model's; guide "none": without)."""
+    """``heun:4:cfg=3:interval=0.3-1:gw=1.5:shift=2`` -> {"sampler", "steps", "cfg_scale", "interval", "guide",
+    "guide_weight", "time_shift"} ("model" or None: the model's; guide "none": without)."""
     sampler, steps, *options = text.split(":")
     setting = {"sampler": sampler, "steps": int(steps), "cfg_scale": None, "interval": "model", "guide": None}
-    setting["guide_weight"] = None
+    setting["guide_weight"] = setting["time_shift"] = None
     for option in options:
         key, _, value = option.partition("=")
         if key == "cfg":
@@ -42,20 +45,24 @@ def parse_setting(text: str) -> dict:
             setting["guide"] = value
         elif key == "gw":
             setting["guide_weight"] = float(value)
+        elif key == "shift":
+            setting["time_shift"] = float(value)
         else:
             raise SystemExit(
-                f"setting {text!r}: unknown option {key!r} (cfg=, interval=LO-HI or none, guide=DIR or none, gw=)"
+                f"setting {text!r}: unknown option {key!r} (cfg=, interval=LO-HI or none, guide=DIR or none, gw=, "
+                "shift=)"
             )
     return setting
 
 
-def guided_passes(sampler: str, steps: int, pushes: int, interval: list[float] | None) -> int:
+def guided_passes(sampler: str, steps: int, pushes: int, interval: list[float] | None, shift: float = 1.0) -> int:
     """Network passes per face: the evaluations at times inside the interval count 1 + pushes times."""
-    import torch
+    from facegen.samplers.ode import time_grid
 
-    times = torch.linspace(0, 1, steps + 1)[:-1].tolist()
+    grid = time_grid(steps, shift=shift).tolist()
+    times = grid[:-1]
     if sampler == "heun":  # each step evaluates at its start and at its end
-        times = times + torch.linspace(0, 1, steps + 1)[1:].tolist()
+        times = times + grid[1:]
     inside = sum(1 for t in times if interval is None or interval[0] <= t <= interval[1])
     return len(times) + inside * pushes
 
@@ -78,13 +85,16 @@ def main() -> None:
     metrics = args.metrics.split(",")
     settings = [parse_setting(s) for s in args.settings]  # every setting checked before any work
     base = FacePipeline.load(args.checkpoint, args.model)
-    model_interval = base.config.sampler.guidance_interval
+    model_interval, model_shift = base.config.sampler.guidance_interval, base.config.sampler.time_shift
     rows = []
     for setting in settings:
         pipe = base.guided_as(setting["guide"], setting["guide_weight"])
         pipe.config.sampler.name = setting["sampler"]
         interval = model_interval if setting["interval"] == "model" else setting["interval"]
         pipe.config.sampler.guidance_interval = interval
+        shift = model_shift if setting["time_shift"] is None else setting["time_shift"]
+        pipe.config.sampler.time_shift = shift
+        pipe = replace(pipe, objective=objective_from_config(pipe.config))
         start = time.perf_counter()
         report = score(
             pipe, metrics, args.num_samples, "celeba:test", args.celeba_root, steps=setting["steps"],
@@ -96,10 +106,13 @@ def main() -> None:
             "steps": setting["steps"],
             "cfg_scale": guidance,
             "interval": interval,
+            "time_shift": shift,
             "guide": None if pipe.guide is None else pipe.guide.name,
             "guide_weight": None if pipe.guide is None else pipe.guide.weight,
             "nfe": NFE_PER_STEPS[setting["sampler"]](setting["steps"]),
-            "passes": guided_passes(setting["sampler"], setting["steps"], pushes(guidance, pipe.guide), interval),
+            "passes": guided_passes(
+                setting["sampler"], setting["steps"], pushes(guidance, pipe.guide), interval, shift
+            ),
             **{m: round(report["metrics"][m], 4) for m in metrics},
             "seconds": round(time.perf_counter() - start, 1),
             "num_samples": args.num_samples,
@@ -111,14 +124,11 @@ def main() -> None:
         if args.out:
             with open(args.out, "a") as f:
                 f.write(json.dumps(row) + "\n")
-    print(f"\n| sampler | steps | cfg | interval | guide | weight | NFE | passes | {' | '.join(metrics)} | seconds |")
-    print("|---" * (9 + len(metrics)) + "|")
+    columns = ["sampler", "steps", "cfg_scale", "interval", "time_shift", "guide", "guide_weight", "nfe", "passes"]
+    columns += [*metrics, "seconds"]
+    print("\n| " + " | ".join(columns) + " |\n" + "|---" * len(columns) + "|")
     for r in rows:
-        values = " | ".join(str(r[m]) for m in metrics)
-        print(f"| {r['sampler']} | {r['steps']} | {r['cfg_scale']} | {r['interval']} | {r['guide']} | "
-              f"{r['guide_weight']} | {r['nfe']} | "
-              f"{r['passes']} | "
-              f"{values} | {r['seconds']} |")  # fmt: skip
+        print("| " + " | ".join(str(r[c]) for c in columns) + " |")
 
 
 if __name__ == "__main__":

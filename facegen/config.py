@@ -110,6 +110,13 @@ class SamplerConfig:
     eta: float = 0.0  # DDIM stochasticity (ddpm objective, ddim sampler)
     rtol: float = 1e-4  # tolerances of the adaptive dopri5 sampler (rectified_flow)
     atol: float = 1e-4
+    # where rectified flow's fixed steps fall: noise levels 1 - t shifted as SD3's sigma shift (>1: more steps near
+    # the noise; 1: evenly spaced)
+    time_shift: float = 1.0
+
+
+# sampler.<key>s only some objectives take: the value that means "not used", and what the key is
+OBJECTIVE_SAMPLER_OPTIONS = {"eta": (0.0, "DDIM's noise"), "time_shift": (1.0, "where the fixed steps fall")}
 
 
 @dataclass
@@ -235,6 +242,7 @@ _FIXED_BOUNDS: dict[str, Bound] = {
     "sampler.eta": Bound(0, 1),
     "sampler.rtol": Bound(0, low_open=True),
     "sampler.atol": Bound(0, low_open=True),
+    "sampler.time_shift": Bound(0, low_open=True),
     "train.batch_size": POSITIVE,
     "train.grad_accum": POSITIVE,
     "train.max_steps": POSITIVE,
@@ -570,9 +578,11 @@ def validate(cfg: Config) -> Config:
             f"sampler.name={cfg.sampler.name!r} does not go with objective.name={cfg.objective.name!r}; "
             f"choose one of {list(objective.samplers)}"
         )
-    if cfg.sampler.eta and "eta" not in objective.sampler_options:
-        owners = " or ".join(repr(s.name) for s in OBJECTIVES.values() if "eta" in s.sampler_options)
-        raise ConfigError(f"sampler.eta={cfg.sampler.eta}: DDIM's noise, only for objective.name={owners} (or 0)")
+    for key, (neutral, meaning) in OBJECTIVE_SAMPLER_OPTIONS.items():
+        value = getattr(cfg.sampler, key)
+        if value != neutral and key not in objective.sampler_options:
+            owners = " or ".join(repr(s.name) for s in OBJECTIVES.values() if key in s.sampler_options)
+            raise ConfigError(f"sampler.{key}={value:g}: {meaning}, only for objective.name={owners} (or {neutral:g})")
     return cfg
 
 

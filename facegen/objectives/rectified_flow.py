@@ -25,7 +25,8 @@ VelocityField = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (t, x) -
 
 
 class RectifiedFlow(Objective, name="rectified_flow"):
-    """``rtol``/``atol``: the tolerances of the adaptive dopri5 sampler (``sampler.rtol/atol``)."""
+    """``rtol``/``atol``: the tolerances of the adaptive dopri5 sampler (``sampler.rtol/atol``); ``time_shift``:
+    where the fixed-step samplers' and the inversion's steps fall (``sampler.time_shift``, ``ode.time_grid``)."""
 
     given_first_frame: float = 0.0  # clips: the share whose frame 0 the net sees clean (``video.given_first_frame``)
 
@@ -38,6 +39,7 @@ class RectifiedFlow(Objective, name="rectified_flow"):
         t_eps: float = 0.05,
         rtol: float = 1e-4,
         atol: float = 1e-4,
+        time_shift: float = 1.0,
     ) -> None:
         self.prediction = self._choice("prediction", prediction, self.predictions)
         self.time_sampling = self._choice("time_sampling", time_sampling, ("uniform", "logit_normal"))
@@ -45,6 +47,7 @@ class RectifiedFlow(Objective, name="rectified_flow"):
         self.logit_std = logit_std
         self.t_eps = t_eps
         self.rtol, self.atol = rtol, atol
+        self.time_shift = time_shift
 
     def sample_time(self, n: int, device: torch.device | str = "cpu") -> torch.Tensor:
         if self.time_sampling == "uniform":
@@ -121,10 +124,14 @@ class RectifiedFlow(Objective, name="rectified_flow"):
     def _sample(self, denoiser, noise, method, steps, start, return_trajectory, on_step):
         """Noise (or a partly inverted image at time ``start``) -> images at t = 1."""
         field = self.field(denoiser)
-        return sample_ode(field, noise, method, steps, self.rtol, self.atol, return_trajectory, on_step, t_start=start)
+        return sample_ode(
+            field, noise, method, steps, self.rtol, self.atol, return_trajectory, on_step, start, shift=self.time_shift
+        )
 
     def _invert(self, denoiser, images, steps, strength, on_step):
         """ODE inversion with Heun (deterministic, second order): from the images (t = 1) back to t = 1 - strength
         (1: pure noise)."""
         field = self.field(denoiser)
-        return sample_ode(field, images, "heun", steps, on_step=on_step, t_start=1.0, t_end=1.0 - strength)
+        return sample_ode(
+            field, images, "heun", steps, on_step=on_step, t_start=1.0, t_end=1.0 - strength, shift=self.time_shift
+        )

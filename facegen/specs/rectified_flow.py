@@ -22,7 +22,7 @@ RECTIFIED_FLOW = register_objective(
         options=RectifiedFlowOptions,
         predictions=("velocity", "x"),
         samplers=("heun", "euler", "dopri5"),
-        sampler_options=("rtol", "atol"),
+        sampler_options=("rtol", "atol", "time_shift"),
         bounds={"logit_std": Bound(0, low_open=True)},
     )
 )

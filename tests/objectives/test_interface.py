@@ -1,5 +1,5 @@
 """One objective interface: both objectives satisfy it with the same signatures, and the one table of samplers is
-what config validation, the CLI and the objectives use; sampler.eta/rtol/atol reach the samplers."""
+what config validation, the CLI and the objectives use; sampler.eta/rtol/atol/time_shift reach the samplers."""
 
 import inspect
 from unittest import mock
@@ -55,6 +55,16 @@ def test_sampler_options_reach_the_samplers():
     with mock.patch("facegen.objectives.rectified_flow.sample_ode") as ode:
         flow.sample(None, torch.zeros(1), "dopri5")
     assert ode.call_args.args[4:6] == (1e-3, 2e-3)
+    shifted = objective_from_config(load_config(None, ["sampler.time_shift=2.5"]))
+    with mock.patch("facegen.objectives.rectified_flow.sample_ode") as ode:
+        shifted.sample(None, torch.zeros(1), "heun")
+        assert ode.call_args.kwargs["shift"] == 2.5
+        shifted.invert(None, torch.zeros(1), steps=2, strength=0.5)  # inversion walks the same grid back
+        assert ode.call_args.kwargs["shift"] == 2.5
+    with pytest.raises(ConfigError, match="sampler.time_shift"):
+        load_config(None, ["sampler.time_shift=0"])
+    with pytest.raises(ConfigError, match="sampler.time_shift=2: .*only for objective.name='rectified_flow'"):
+        load_config(None, ["objective.name=ddpm", "sampler.time_shift=2"])
 
     ddpm = objective_from_config(load_config(None, ["objective.name=ddpm", "sampler.eta=0.5"]))
     with mock.patch("facegen.objectives.ddpm.sample_scheduler") as scheduler:

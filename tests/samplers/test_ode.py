@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from facegen.samplers import sample_ode
+from facegen.samplers.ode import shifted, time_grid
 
 MU, S = 1.5, 0.5
 
@@ -59,3 +60,33 @@ def test_bad_arguments_are_explained():
         sample_ode(gaussian_field, torch.zeros(1), "rk4")
     with pytest.raises(ValueError, match="steps must be positive"):
         sample_ode(gaussian_field, torch.zeros(1), "euler", steps=0)
+    with pytest.raises(ValueError, match="time shift must be positive, got 0"):
+        sample_ode(gaussian_field, torch.zeros(1), "euler", steps=2, shift=0)
+
+
+def test_a_shift_of_one_is_the_even_grid_and_a_shift_moves_steps_toward_the_noise():
+    assert torch.allclose(time_grid(6), torch.linspace(0, 1, 7, dtype=torch.float64))
+    t = torch.linspace(0, 1, 11, dtype=torch.float64)
+    assert torch.allclose(shifted(shifted(t, 3.0), 1 / 3.0), t)  # 1/s undoes s
+    assert shifted(torch.tensor(0.5, dtype=torch.float64), 3.0).item() == pytest.approx(0.25)  # sigma 0.5 -> 0.75
+    for shift in (0.5, 2.0, 3.0):
+        grid = time_grid(6, shift=shift)
+        assert grid[0] == 0 and grid[-1] == 1 and bool((grid.diff() > 0).all())
+        first, last = grid[1] - grid[0], grid[-1] - grid[-2]
+        assert (first < last) == (shift > 1)  # finer steps where the layout is decided when shift > 1
+
+
+def test_a_shifted_grid_keeps_partial_ranges_exact_either_way():
+    grid = time_grid(4, 1.0, 0.4, shift=2.0)  # inversion of strength 0.6: backwards, ends exact
+    assert grid[0] == 1.0 and grid[-1] == 0.4 and bool((grid.diff() < 0).all())
+    assert not torch.allclose(grid, time_grid(4, 1.0, 0.4))
+
+
+@pytest.mark.parametrize("method, steps, tolerance", [("euler", 40, 0.15), ("heun", 20, 0.01)])
+def test_shifted_grids_solve_the_closed_form_too(method, steps, tolerance):
+    x0 = torch.linspace(-3, 3, 101, dtype=torch.float64)
+    for shift in (0.5, 3.0):
+        x1 = sample_ode(gaussian_field, x0, method, steps, shift=shift)
+        assert torch.allclose(x1, MU + S * x0, atol=tolerance)
+    states = sample_ode(gaussian_field, x0, "euler", 3, shift=3.0, return_trajectory=True)[1]
+    assert len(states) == 4  # steps + 1 points, as unshifted
