@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import replace
 
-from facegen.builders import objective_from_config
 from facegen.pipeline import FacePipeline
 from facegen.scoring import score
 from facegen.utils.hardware import describe_cpu
@@ -93,8 +91,7 @@ def main() -> None:
         interval = model_interval if setting["interval"] == "model" else setting["interval"]
         pipe.config.sampler.guidance_interval = interval
         shift = model_shift if setting["time_shift"] is None else setting["time_shift"]
-        pipe.config.sampler.time_shift = shift
-        pipe = replace(pipe, objective=objective_from_config(pipe.config))
+        pipe = pipe.with_time_shift(shift)
         start = time.perf_counter()
         report = score(
             pipe, metrics, args.num_samples, "celeba:test", args.celeba_root, steps=setting["steps"],

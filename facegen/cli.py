@@ -151,6 +151,12 @@ def _generation_parser(sub, name: str, help: str, out: str | None) -> argparse.A
             type=SCALE,
             help="weight of the push away from the guide (1 = off; default: the model's sampler.guide_weight)",
         )
+        parser.add_argument(
+            "--time-shift",
+            type=number(float, Bound(0, low_open=True)),
+            help="rectified flow: where the fixed steps fall, >1 nearer the noise (1 = evenly spaced; default: the "
+            "model's sampler.time_shift)",
+        )
     parser.add_argument("--out", default=out, help="output folder" if out else "write the JSON report here")
     parser.add_argument(
         "--overwrite",
@@ -255,6 +261,8 @@ def _pipeline(args: argparse.Namespace, use_ema: bool = True):
     pipe = FacePipeline.load(args.checkpoint, args.model, device=device, use_ema=use_ema, compile=args.compile)
     if subject is not None:  # first: it drops the model's default guide, and an explicit one is then refused
         pipe = pipe.with_subject(subject)
+    shift = getattr(args, "time_shift", None)
+    pipe = pipe if shift is None else pipe.with_time_shift(shift)
     return pipe.guided_as(guide, getattr(args, "guide_weight", None))
 
 

@@ -27,7 +27,7 @@ from facegen.checkpoint import load_checkpoint
 from facegen.conditioning import Condition, Guide, guided
 from facegen.conditioning.attributes import AttributeSpec, attribute_matrix
 from facegen.conditioning.kinds import ConditioningKind, kind_of
-from facegen.config import BOUNDS, Bound, Config, is_guidance_interval, resolved_sampler
+from facegen.config import BOUNDS, Bound, Config, is_guidance_interval, resolved_sampler, validate
 from facegen.data.transforms import load_face
 from facegen.objectives.base import guidance_options
 from facegen.samplers.noise import slerp
@@ -225,6 +225,13 @@ class FacePipeline:
         if guide is not None:
             return self.with_guide(FacePipeline.from_pretrained(guide, device=self.device, guide=False), weight)
         return self if weight is None else self.with_guide_weight(weight)
+
+    def with_time_shift(self, shift: float) -> "FacePipeline":
+        """Sampling (and inversion) with rectified flow's fixed steps on another grid: ``sampler.time_shift``
+        (> 1: more steps near the noise; 1: evenly spaced). A model of another objective is refused in one line."""
+        sampler = replace(self.config.sampler, time_shift=checked("time shift", shift, float, Bound(0, low_open=True)))
+        config = validate(replace(self.config, sampler=sampler))
+        return replace(self, config=config, objective=objective_from_config(config))
 
     def with_guide_weight(self, weight: float) -> "FacePipeline":
         """The same guide pushed away from with another ``weight`` (1: none)."""

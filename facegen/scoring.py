@@ -123,6 +123,7 @@ def score(
         sampler_steps=steps,
         cfg_scale=guidance,
         guidance_interval=pipe.config.sampler.guidance_interval,
+        time_shift=pipe.config.sampler.time_shift,
         guide=None if pipe.guide is None else {"model": pipe.guide.name, "weight": pipe.guide.weight},
         generation_seed=seed,
     )

@@ -12,7 +12,7 @@ import yaml
 from PIL import Image
 
 from facegen import pretrained
-from facegen.cli import main
+from facegen.cli import _pipeline, build_parser, main
 from facegen.pipeline import FacePipeline
 
 LEGACY = Path(__file__).parent / "fixtures" / "legacy"  # small exported models (test_legacy_checkpoints.py)
@@ -112,6 +112,31 @@ def test_cli_guidance_interval(tmp_path, capsys):
     assert main([*args, "--guidance-interval", "0.3,1"]) == 0
     assert main([*args, "--guidance-interval", "0.8,0.2", "--overwrite"]) == 2
     assert "expected LO,HI with 0 <= LO < HI <= 1, got '0.8,0.2'" in capsys.readouterr().err
+
+
+def test_cli_time_shift(tmp_path, capsys):
+    args = ["sample", "--model", str(MODEL), "--num-samples", "1", "--out", str(tmp_path / "a")]
+    pipe = _pipeline(build_parser().parse_args([*args, "--time-shift", "3"]))
+    assert pipe.config.sampler.time_shift == pipe.objective.time_shift == 3.0  # what sampling reads
+    assert _pipeline(build_parser().parse_args(args)).objective.time_shift == 1.0  # the model's own
+    assert main([*args, "--time-shift", "3"]) == 0
+    assert main([*args, "--time-shift", "0", "--overwrite"]) == 2
+    assert "--time-shift" in capsys.readouterr().err
+    other = [
+        "sample",
+        "--model",
+        str(OTHER_KIND),
+        "--num-samples",
+        "1",
+        "--time-shift",
+        "2",
+        "--out",
+        str(tmp_path / "b"),
+    ]
+    assert main(other) == 2
+    assert "sampler.time_shift=2: where the fixed steps fall, only for objective.name='rectified_flow'" in (
+        capsys.readouterr().err
+    )
 
 
 def test_a_guided_pipeline_refuses_a_subject_in_one_line(tmp_path):

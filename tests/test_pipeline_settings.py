@@ -135,3 +135,18 @@ def test_compiled_sampling_gives_the_same_images(tmp_path, monkeypatch):
 
     exported = FacePipeline.load(model=export_model(pipe.config.run_dir, tmp_path / "model"), compile=True)
     assert exported.compile and exported.sampling_net is not exported.net  # compiled on first use, not run here
+
+
+def test_a_time_shift_moves_the_steps_of_a_new_pipeline_and_other_objectives_refuse_it():
+    pipe = tiny_pipeline()
+    base = pipe.generate(2, seed=1, progress=False)
+    assert torch.equal(pipe.with_time_shift(1.0).generate(2, seed=1, progress=False), base)  # 1: the even grid
+    shifted = pipe.with_time_shift(3.0)
+    assert shifted.config.sampler.time_shift == 3.0 and pipe.config.sampler.time_shift == 1.0
+    assert not torch.allclose(shifted.generate(2, seed=1, progress=False), base)
+    with pytest.raises(ValueError, match="time shift must be > 0, got 0"):
+        pipe.with_time_shift(0)
+    ddpm = load_config(None, [*TINY, "objective.name=ddpm", "output_dir=unused"])
+    ddpm_pipe = FacePipeline(pipe.net, objective_from_config(ddpm), ddpm, torch.device("cpu"), pipe.autoencoder)
+    with pytest.raises(ValueError, match=r"sampler.time_shift=2: .*only for objective.name='rectified_flow' \(or 1\)"):
+        ddpm_pipe.with_time_shift(2.0)

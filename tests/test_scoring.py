@@ -50,7 +50,7 @@ def test_training_evaluates_and_keeps_the_best(celeba_root, tmp_path):
     assert best["metric"] == "fd_attr" and best["value"] == winner["eval/fd_attr"]
     assert resolve_checkpoint(run).name == f"step_{winner['step']:08d}"  # sampling picks best over latest
     report = json.loads((run / "eval" / "step_00000004.json").read_text())
-    assert report["protocol"]["sampler_steps"] == 2
+    assert report["protocol"]["sampler_steps"] == 2 and report["protocol"]["time_shift"] == 1.0
 
     out = tmp_path / "report.json"
     assert (
