@@ -154,8 +154,8 @@ def _generation_parser(sub, name: str, help: str, out: str | None) -> argparse.A
         parser.add_argument(
             "--time-shift",
             type=number(float, Bound(0, low_open=True)),
-            help="rectified flow: where the fixed steps fall, >1 nearer the noise (1 = evenly spaced; default: the "
-            "model's sampler.time_shift)",
+            help="rectified flow: where the fixed steps from noise fall, >1 nearer the noise (1 = evenly spaced; "
+            "default: the model's sampler.time_shift)",
         )
     parser.add_argument("--out", default=out, help="output folder" if out else "write the JSON report here")
     parser.add_argument(

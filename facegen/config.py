@@ -110,8 +110,8 @@ class SamplerConfig:
     eta: float = 0.0  # DDIM stochasticity (ddpm objective, ddim sampler)
     rtol: float = 1e-4  # tolerances of the adaptive dopri5 sampler (rectified_flow)
     atol: float = 1e-4
-    # where rectified flow's fixed steps fall: noise levels 1 - t shifted as SD3's sigma shift (>1: more steps near
-    # the noise; 1: evenly spaced)
+    # where rectified flow's fixed steps from noise fall: noise levels 1 - t shifted as SD3's sigma shift (>1: more
+    # steps near the noise; 1: evenly spaced); a photo's inversion and regeneration stay evenly spaced
     time_shift: float = 1.0
 
 

@@ -227,8 +227,8 @@ class FacePipeline:
         return self if weight is None else self.with_guide_weight(weight)
 
     def with_time_shift(self, shift: float) -> "FacePipeline":
-        """Sampling (and inversion) with rectified flow's fixed steps on another grid: ``sampler.time_shift``
-        (> 1: more steps near the noise; 1: evenly spaced). A model of another objective is refused in one line."""
+        """Sampling from noise with rectified flow's fixed steps on another grid: ``sampler.time_shift`` (> 1: more
+        steps near the noise; 1: evenly spaced; edits keep their even grid). Other objectives: refused in one line."""
         sampler = replace(self.config.sampler, time_shift=checked("time shift", shift, float, Bound(0, low_open=True)))
         config = validate(replace(self.config, sampler=sampler))
         return replace(self, config=config, objective=objective_from_config(config))

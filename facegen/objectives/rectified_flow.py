@@ -26,7 +26,9 @@ VelocityField = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (t, x) -
 
 class RectifiedFlow(Objective, name="rectified_flow"):
     """``rtol``/``atol``: the tolerances of the adaptive dopri5 sampler (``sampler.rtol/atol``); ``time_shift``:
-    where the fixed-step samplers' and the inversion's steps fall (``sampler.time_shift``, ``ode.time_grid``)."""
+    where the fixed steps of sampling from noise fall (``sampler.time_shift``, ``ode.time_grid``). A photo's
+    inversion and its regeneration from part way keep evenly spaced steps: measured, a shift there loses detail
+    and identity in edits (docs/BENCHMARKS.md, "Where the steps fall")."""
 
     given_first_frame: float = 0.0  # clips: the share whose frame 0 the net sees clean (``video.given_first_frame``)
 
@@ -124,14 +126,13 @@ class RectifiedFlow(Objective, name="rectified_flow"):
     def _sample(self, denoiser, noise, method, steps, start, return_trajectory, on_step):
         """Noise (or a partly inverted image at time ``start``) -> images at t = 1."""
         field = self.field(denoiser)
+        shift = self.time_shift if start == 0 else 1.0  # from part way: the inversion's even grid, walked back
         return sample_ode(
-            field, noise, method, steps, self.rtol, self.atol, return_trajectory, on_step, start, shift=self.time_shift
+            field, noise, method, steps, self.rtol, self.atol, return_trajectory, on_step, start, shift=shift
         )
 
     def _invert(self, denoiser, images, steps, strength, on_step):
         """ODE inversion with Heun (deterministic, second order): from the images (t = 1) back to t = 1 - strength
         (1: pure noise)."""
         field = self.field(denoiser)
-        return sample_ode(
-            field, images, "heun", steps, on_step=on_step, t_start=1.0, t_end=1.0 - strength, shift=self.time_shift
-        )
+        return sample_ode(field, images, "heun", steps, on_step=on_step, t_start=1.0, t_end=1.0 - strength)

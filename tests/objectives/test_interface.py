@@ -59,8 +59,10 @@ def test_sampler_options_reach_the_samplers():
     with mock.patch("facegen.objectives.rectified_flow.sample_ode") as ode:
         shifted.sample(None, torch.zeros(1), "heun")
         assert ode.call_args.kwargs["shift"] == 2.5
-        shifted.invert(None, torch.zeros(1), steps=2, strength=0.5)  # inversion walks the same grid back
-        assert ode.call_args.kwargs["shift"] == 2.5
+        shifted.sample(None, torch.zeros(1), "heun", start=0.5)  # a photo's regeneration: the even grid it was
+        assert ode.call_args.kwargs["shift"] == 1.0  # inverted on, walked back
+        shifted.invert(None, torch.zeros(1), steps=2, strength=0.5)
+        assert ode.call_args.kwargs.get("shift", 1.0) == 1.0
     with pytest.raises(ConfigError, match="sampler.time_shift"):
         load_config(None, ["sampler.time_shift=0"])
     with pytest.raises(ConfigError, match="sampler.time_shift=2: .*only for objective.name='rectified_flow'"):
