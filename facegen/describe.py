@@ -36,7 +36,8 @@ def objective(cfg: Config) -> str:
     oc, sc = cfg.objective, cfg.sampler
     prediction = f" ({oc.prediction} prediction)" if oc.prediction else ""
     guide = f", autoguidance by {sc.guide} (weight {sc.guide_weight:g})" if sc.guide else ""
-    return f"{oc.name.replace('_', ' ')}{prediction}, {sc.name} sampler, {sc.steps} steps{guide}"
+    shift = f" (time shift {sc.time_shift:g})" if sc.time_shift != 1.0 else ""
+    return f"{oc.name.replace('_', ' ')}{prediction}, {sc.name} sampler, {sc.steps} steps{shift}{guide}"
 
 
 def describe_model(cfg: Config, num_parameters: int) -> str:

@@ -46,7 +46,7 @@ def test_models_describes_faces128_from_its_config(capsys):
     assert result.code == 0 and "DiT" not in result.out
     for fact in ("UNet-small", "20.97M parameters", "128x128", "TAEF2 latents 32x16x16", "40 CelebA attributes"):
         assert fact in line, (fact, line)
-    assert "rectified flow (velocity prediction), heun sampler, 6 steps" in line  # the default since release 4
+    assert "rectified flow (velocity prediction), heun sampler, 5 steps (time shift 2)" in line  # since 2026-12-07
 
 
 def test_the_description_follows_the_config(sandbox):
@@ -55,6 +55,8 @@ def test_the_description_follows_the_config(sandbox):
     assert text.startswith("DiT-tiny/4, 0.12M parameters, 16x16 faces from pixels; unconditional; ddpm")
     guided = load_config(None, [*TINY, "sampler.guide=faces128_guide", "sampler.guide_weight=1.5"])
     assert describe_model(guided, 1).endswith("steps, autoguidance by faces128_guide (weight 1.5)")
+    shifted = load_config(None, [*TINY, "sampler.steps=5", "sampler.time_shift=1.5"])
+    assert describe_model(shifted, 1).endswith("sampler, 5 steps (time shift 1.5)")
 
 
 @pytest.mark.parametrize("command", ["sample", "edit", "interpolate", "eval", "serve", "personalize"])
