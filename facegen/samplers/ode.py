@@ -26,6 +26,8 @@ def shifted(t: torch.Tensor, shift: float) -> torch.Tensor:
 def time_grid(steps: int, t_start: float = 0.0, t_end: float = 1.0, shift: float = 1.0) -> torch.Tensor:
     """``steps + 1`` times from ``t_start`` to ``t_end`` (both exact), evenly spaced after undoing ``shift``
     (1: evenly spaced), in float64 on the host."""
+    if not shift > 0:
+        raise ValueError(f"time shift must be positive, got {shift}")
     ends = torch.tensor([t_start, t_end], dtype=torch.float64)
     lo, hi = shifted(ends, 1 / shift)  # the inverse of a shift s is the shift 1/s
     grid = shifted(torch.linspace(float(lo), float(hi), steps + 1, dtype=torch.float64), shift)
@@ -87,8 +89,6 @@ def sample_ode(
         raise ValueError(f"unknown ODE sampler {method!r}; choose one of {list(ODE_SAMPLERS)}")
     if steps < 1:
         raise ValueError(f"steps must be positive, got {steps}")
-    if not shift > 0:
-        raise ValueError(f"time shift must be positive, got {shift}")
     # Built in float64 on the host, copied to the device once: no host-to-device copy per step.
     ts = time_grid(steps, t_start, t_end, shift).to(noise.device, torch.float32)
     if method == "dopri5":
